@@ -1,0 +1,5 @@
+//! The Kubernetes API: request routing, the generic handlers every kind shares,
+//! discovery, OpenAPI, and the TLS front door.
+
+pub mod error;
+pub mod http;

@@ -1,0 +1,76 @@
+//! Secret: `stringData` folds into base64 `data`; type-specific keys checked.
+
+use super::{ALL_VERBS, Behavior, ResourceType, configmap, typed};
+use crate::api::error::Cause;
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use serde_json::{Value, json};
+
+pub static SECRETS: ResourceType = ResourceType {
+    group: "",
+    version: "v1",
+    kind: "Secret",
+    plural: "secrets",
+    singular: "secret",
+    namespaced: true,
+    short_names: &[],
+    categories: &[],
+    verbs: ALL_VERBS,
+    subresources: &[],
+    storage: "secrets",
+    behavior: &SecretBehavior,
+};
+
+struct SecretBehavior;
+
+impl Behavior for SecretBehavior {
+    fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
+        typed::decode::<Secret>(obj)
+    }
+
+    fn default(&self, obj: &mut Value) {
+        fold_string_data(obj);
+        if obj.get("type").is_none_or(|t| t.as_str().unwrap_or("").is_empty()) {
+            obj["type"] = json!("Opaque");
+        }
+    }
+
+    fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        let mut causes = configmap::validate_keys(obj, &["data"]);
+        let ty = obj.get("type").and_then(Value::as_str).unwrap_or("Opaque");
+        let has = |k: &str| obj.get("data").and_then(|d| d.get(k)).is_some();
+        let required: &[&str] = match ty {
+            "kubernetes.io/dockerconfigjson" => &[".dockerconfigjson"],
+            "kubernetes.io/dockercfg" => &[".dockercfg"],
+            "kubernetes.io/tls" => &["tls.crt", "tls.key"],
+            "kubernetes.io/ssh-auth" => &["ssh-privatekey"],
+            _ => &[],
+        };
+        for k in required {
+            if !has(k) {
+                causes.push(Cause::required(&format!("data[{k}]")));
+            }
+        }
+        if let Some(old) = old {
+            if old.get("type") != obj.get("type") {
+                causes.push(Cause::invalid("type", ty, "field is immutable"));
+            }
+            causes.extend(configmap::immutable_data(obj, old, &["data"]));
+        }
+        causes
+    }
+}
+
+/// Kubernetes never stores `stringData`: each entry overwrites the base64 `data` key.
+fn fold_string_data(obj: &mut Value) {
+    let Some(Value::Object(sd)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) else {
+        return;
+    };
+    if !obj.get("data").is_some_and(Value::is_object) {
+        obj["data"] = json!({});
+    }
+    for (k, v) in sd {
+        let s = v.as_str().unwrap_or_default();
+        obj["data"][k] = json!(base64::engine::general_purpose::STANDARD.encode(s));
+    }
+}
