@@ -3,6 +3,7 @@
 mod api;
 mod config;
 mod kinds;
+mod store;
 
 fn main() {
     let cfg = match config::Config::from_env() {
