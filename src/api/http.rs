@@ -58,6 +58,14 @@ impl Reply {
         Reply::new(status, "application/json", encode_json(v, false))
     }
 
+    /// Re-encode a JSON body indented, as kube-apiserver sends `/version`.
+    pub fn body_pretty(mut self) -> Reply {
+        if let Ok(v) = serde_json::from_slice::<Value>(&self.body) {
+            self.body = encode_json(&v, true);
+        }
+        self
+    }
+
     pub fn header(mut self, k: &str, v: &str) -> Reply {
         self.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         self.headers.push((k.to_string(), v.to_string()));

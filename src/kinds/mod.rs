@@ -72,6 +72,16 @@ pub trait Behavior: Sync + Send {
         Vec::new()
     }
 
+    /// Whether DELETE answers with the deleted object rather than a `Status`
+    /// (kube-apiserver's `ReturnDeletedObject`).
+    fn returns_deleted_object(&self) -> bool {
+        false
+    }
+
+    /// Changes made when deletion starts on an object that is not removed at
+    /// once (Namespace turns `Terminating`).
+    fn on_delete(&self, _obj: &mut Value) {}
+
     /// How `metadata.name` is validated.
     fn name_rule(&self) -> NameRule {
         NameRule::Subdomain

@@ -49,6 +49,14 @@ impl Behavior for NamespaceBehavior {
         }
     }
 
+    fn on_delete(&self, obj: &mut Value) {
+        obj["status"]["phase"] = json!("Terminating");
+    }
+
+    fn returns_deleted_object(&self) -> bool {
+        true
+    }
+
     fn field(&self, obj: &Value, field: &str) -> Option<String> {
         match field {
             "status.phase" => Some(super::str_at(obj, &["status", "phase"]).unwrap_or("").into()),

@@ -37,10 +37,6 @@ fn find_unknown(input: &Value, canonical: &Value, path: &str, out: &mut Vec<Stri
                 match c.get(k) {
                     Some(cv) => find_unknown(v, cv, &p, out),
                     None if v.is_null() => {}
-                    // Empty objects and lists may be dropped by the typed struct's
-                    // serialisation without being unknown: only flag keys that carry data
-                    // or that a serialised empty value would have kept.
-                    None if is_empty(v) => {}
                     None => out.push(p),
                 }
             }
@@ -51,14 +47,6 @@ fn find_unknown(input: &Value, canonical: &Value, path: &str, out: &mut Vec<Stri
             }
         }
         _ => {}
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => false,
     }
 }
 
@@ -79,6 +67,15 @@ mod tests {
         .unwrap();
         assert_eq!(d.unknown, vec!["metadata.bogusMeta".to_string(), "spec".to_string()]);
         assert_eq!(d.object["data"]["k"], "v");
+    }
+
+    #[test]
+    fn empty_known_fields_are_not_unknown() {
+        let d = decode::<ConfigMap>(
+            &json!({"metadata": {"name": "a", "labels": {}}, "data": {}, "spec": {}}),
+        )
+        .unwrap();
+        assert_eq!(d.unknown, vec!["spec".to_string()]);
     }
 
     #[test]

@@ -289,7 +289,13 @@ const RV_FILE: &str = "rv";
 /// Names reach the file system: refuse anything that could leave the store
 /// directory even if validation upstream missed it.
 fn check_path_segment(s: &str) -> ApiResult<()> {
-    if s.is_empty() || s == "." || s == ".." || s.contains('/') || s.contains('\0') || s.starts_with('.') {
+    if s.is_empty()
+        || s == "."
+        || s == ".."
+        || s.contains('/')
+        || s.contains('\0')
+        || s.starts_with('.')
+    {
         return Err(ApiError::bad_request(format!("invalid name {s:?}")));
     }
     Ok(())
@@ -311,7 +317,10 @@ fn set_rv(obj: &mut Value, rv: u64) {
 }
 
 fn read_ceiling(root: &Path) -> u64 {
-    std::fs::read_to_string(root.join(RV_FILE)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(root.join(RV_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn read_dirs(dir: &Path) -> Vec<PathBuf> {
@@ -368,8 +377,7 @@ mod tests {
         let dir = temp_dir("dry");
         let s = Store::open(&dir).unwrap();
         let before = s.current_rv();
-        s.write("configmaps", "default", "x", true, |_| Ok(Some(Change::Put(json!({})))))
-            .unwrap();
+        s.write("configmaps", "default", "x", true, |_| Ok(Some(Change::Put(json!({}))))).unwrap();
         assert!(s.get("configmaps", "default", "x").is_none());
         assert_eq!(s.current_rv(), before);
         let _ = std::fs::remove_dir_all(&dir);
@@ -380,7 +388,10 @@ mod tests {
         let dir = temp_dir("path");
         let s = Store::open(&dir).unwrap();
         for bad in ["../x", "..", "a/b", ".hidden"] {
-            assert!(s.write("configmaps", "default", bad, false, |_| Ok(Some(Change::Put(json!({}))))).is_err());
+            assert!(
+                s.write("configmaps", "default", bad, false, |_| Ok(Some(Change::Put(json!({})))))
+                    .is_err()
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

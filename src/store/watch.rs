@@ -109,7 +109,10 @@ impl Hub {
             match w.tx.try_send(ev.clone()) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_)) => {
-                    log::warn!("dropping a watcher of {} that fell {WATCHER_QUEUE} events behind", w.resource);
+                    log::warn!(
+                        "dropping a watcher of {} that fell {WATCHER_QUEUE} events behind",
+                        w.resource
+                    );
                     false
                 }
                 Err(TrySendError::Disconnected(_)) => false,

@@ -1,0 +1,4 @@
+//! Everything that touches the host: files on disk, the Docker Engine, and the
+//! conversion of Kubernetes objects into what Docker understands.
+
+pub mod files;
