@@ -153,7 +153,8 @@ fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>) {
         let slot = Slot(ctx.clone());
         let spawned = std::thread::Builder::new()
             .name("k2d-conn".into())
-            .stack_size(512 * 1024)
+            // Upgrade handlers (exec, port-forward) run on this thread too.
+            .stack_size(1024 * 1024)
             .spawn(move || {
                 let ctx = slot.0.clone();
                 if let Err(e) = serve(&ctx, tcp, peer) {
