@@ -1,15 +1,19 @@
 //! The Kubernetes API: request routing, the generic handlers every kind shares,
 //! discovery, OpenAPI, and the TLS front door.
 
+pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
+pub mod frontdoor;
 pub mod handlers;
 pub mod http;
+pub mod kubeconfig;
 pub mod meta;
 pub mod output;
 pub mod router;
 pub mod server;
+pub mod tls;
 pub mod watch;
 
 use crate::controller::Queue;
