@@ -1,5 +1,6 @@
 //! k2d: the Kubernetes API on a single Docker host.
 
+mod adapter;
 mod api;
 mod config;
 mod kinds;
