@@ -11,12 +11,13 @@ ARCHES=("$@")
 
 log() { echo "build-static: $*" >&2; }
 
-need_pkg() { # command package
-    command -v "$1" >/dev/null 2>&1 && return 0
-    log "installing $2 (for $1)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2 || {
+need_pkg() { # file-that-proves-it package...
+    [ -e "$1" ] && return 0
+    shift
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || {
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
     }
 }
 
@@ -26,11 +27,12 @@ for arch in "${ARCHES[@]}"; do
     case "$arch" in
         x86_64)
             # ring compiles C and assembly for the target.
-            need_pkg musl-gcc musl-tools
+            need_pkg /usr/bin/musl-gcc musl-tools
             export CC_x86_64_unknown_linux_musl=musl-gcc
             ;;
         aarch64)
-            need_pkg aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+            # The cross compiler's own libc headers are enough for ring's freestanding C.
+            need_pkg /usr/aarch64-linux-gnu/include/stdint.h gcc-aarch64-linux-gnu libc6-dev-arm64-cross
             export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
             export AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
             ;;
