@@ -173,6 +173,22 @@ fn container_lifecycle_and_exec_through_hijack() {
     let inspect: Value = d.get_json(&format!("/exec/{exec_id}/json")).unwrap();
     assert_eq!(inspect["ExitCode"], 3, "{inspect}");
 
+    // A tar upload goes in, and the archive endpoint streams it back out.
+    let dir = std::env::temp_dir().join(unique_name("tar"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), "hello from tar\n").unwrap();
+    let tar =
+        std::process::Command::new("tar").arg("-C").arg(&dir).args(["-c", "hello.txt"]).output();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let tar = tar.expect("tar runs").stdout;
+    d.put_tar(&format!("/containers/{}/archive?path=/tmp", c.id), &mut &tar[..]).unwrap();
+    let mut back = Vec::new();
+    d.stream(&format!("/containers/{}/archive?path=/tmp/hello.txt", c.id))
+        .unwrap()
+        .read_to_end(&mut back)
+        .unwrap();
+    assert!(back.windows(15).any(|w| w == b"hello from tar\n"), "archive round trip");
+
     // Hijacking something that doesn't exist is a typed error, not a hang.
     let e = d
         .hijack("POST", "/exec/k2d-test-no-such-exec/start", Some(&json!({"Detach": false})))
