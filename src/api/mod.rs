@@ -3,3 +3,6 @@
 
 pub mod error;
 pub mod http;
+pub mod negotiate;
+pub mod selector;
+pub mod table;
