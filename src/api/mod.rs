@@ -10,9 +10,12 @@ pub mod handlers;
 pub mod http;
 pub mod kubeconfig;
 pub mod meta;
+pub mod negotiate;
 pub mod output;
 pub mod router;
+pub mod selector;
 pub mod server;
+pub mod table;
 pub mod tls;
 pub mod watch;
 

@@ -1,7 +1,8 @@
 //! ConfigMap: plain data; keys validated; `immutable` enforced.
 
-use super::{ALL_VERBS, Behavior, ResourceType, typed};
+use super::{ALL_VERBS, Behavior, Column, ResourceType, typed};
 use crate::api::error::Cause;
+use crate::api::table;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::Value;
 
@@ -27,6 +28,16 @@ impl Behavior for ConfigMapBehavior {
         typed::decode::<ConfigMap>(obj)
     }
 
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    /// `printConfigMap`: DATA counts `data` and `binaryData` keys.
+    fn row(&self, obj: &Value, now: std::time::SystemTime) -> Vec<Value> {
+        let n = count_keys(obj, "data") + count_keys(obj, "binaryData");
+        vec![name_cell(obj), Value::from(n), Value::from(table::age_of(obj, now))]
+    }
+
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         let mut causes = validate_keys(obj, &["data", "binaryData"]);
         if let Some(old) = old {
@@ -34,6 +45,28 @@ impl Behavior for ConfigMapBehavior {
         }
         causes
     }
+}
+
+const COLUMNS: &[Column] = &[
+    table::NAME,
+    Column {
+        name: "Data",
+        type_: "string",
+        format: "",
+        description: "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
+        priority: 0,
+    },
+    table::AGE,
+];
+
+/// Number of keys in an object-valued field (0 when absent). Shared with Secret.
+pub(crate) fn count_keys(obj: &Value, field: &str) -> i64 {
+    obj.get(field).and_then(Value::as_object).map_or(0, |m| m.len() as i64)
+}
+
+/// The `Name` cell. Shared by every kind's printer.
+pub(crate) fn name_cell(obj: &Value) -> Value {
+    Value::from(super::str_at(obj, &["metadata", "name"]).unwrap_or(""))
 }
 
 /// Keys of data maps must be valid file names: `[-._a-zA-Z0-9]+`, at most 253

@@ -92,6 +92,14 @@ pub trait Behavior: Sync + Send {
     fn field(&self, _obj: &Value, _field: &str) -> Option<String> {
         None
     }
+
+    /// Every field selector label the kind accepts, `metadata.*` included, when
+    /// the kind registers its own field label conversion in Kubernetes (then an
+    /// unknown label is "field label not supported: x"). `None` is the generic
+    /// conversion: only `metadata.name` and `metadata.namespace`.
+    fn field_labels(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 }
 
 /// The name formats Kubernetes validates object names against.

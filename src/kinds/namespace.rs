@@ -1,7 +1,8 @@
 //! Namespace: created synchronously, deleted through `Terminating` (the
 //! namespace finalizer in `controller/` empties it, then removes it).
 
-use super::{Behavior, NameRule, ResourceType, typed};
+use super::{Behavior, Column, NameRule, ResourceType, configmap::name_cell, typed};
+use crate::api::table;
 use k8s_openapi::api::core::v1::Namespace;
 use serde_json::{Value, json};
 
@@ -63,4 +64,30 @@ impl Behavior for NamespaceBehavior {
             _ => None,
         }
     }
+
+    fn field_labels(&self) -> Option<&'static [&'static str]> {
+        Some(&["status.phase", "metadata.name"])
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    /// `printNamespace`: STATUS is the phase (`Active`, `Terminating`).
+    fn row(&self, obj: &Value, now: std::time::SystemTime) -> Vec<Value> {
+        let phase = super::str_at(obj, &["status", "phase"]).unwrap_or("");
+        vec![name_cell(obj), Value::from(phase), Value::from(table::age_of(obj, now))]
+    }
 }
+
+const COLUMNS: &[Column] = &[
+    table::NAME,
+    Column {
+        name: "Status",
+        type_: "string",
+        format: "",
+        description: "The status of the namespace",
+        priority: 0,
+    },
+    table::AGE,
+];

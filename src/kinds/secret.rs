@@ -1,7 +1,8 @@
 //! Secret: `stringData` folds into base64 `data`; type-specific keys checked.
 
-use super::{ALL_VERBS, Behavior, ResourceType, configmap, typed};
+use super::{ALL_VERBS, Behavior, Column, ResourceType, configmap, typed};
 use crate::api::error::Cause;
+use crate::api::table;
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
@@ -26,6 +27,31 @@ struct SecretBehavior;
 impl Behavior for SecretBehavior {
     fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
         typed::decode::<Secret>(obj)
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    /// `printSecret`: TYPE and the number of `data` keys.
+    fn row(&self, obj: &Value, now: std::time::SystemTime) -> Vec<Value> {
+        vec![
+            configmap::name_cell(obj),
+            Value::from(obj.get("type").and_then(Value::as_str).unwrap_or("")),
+            Value::from(configmap::count_keys(obj, "data")),
+            Value::from(table::age_of(obj, now)),
+        ]
+    }
+
+    fn field(&self, obj: &Value, field: &str) -> Option<String> {
+        match field {
+            "type" => Some(obj.get("type").and_then(Value::as_str).unwrap_or("").to_string()),
+            _ => None,
+        }
+    }
+
+    fn field_labels(&self) -> Option<&'static [&'static str]> {
+        Some(&["type", "metadata.namespace", "metadata.name"])
     }
 
     fn default(&self, obj: &mut Value) {
@@ -60,6 +86,25 @@ impl Behavior for SecretBehavior {
         causes
     }
 }
+
+const COLUMNS: &[Column] = &[
+    table::NAME,
+    Column {
+        name: "Type",
+        type_: "string",
+        format: "",
+        description: "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types",
+        priority: 0,
+    },
+    Column {
+        name: "Data",
+        type_: "string",
+        format: "",
+        description: "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4",
+        priority: 0,
+    },
+    table::AGE,
+];
 
 /// Kubernetes never stores `stringData`: each entry overwrites the base64 `data` key.
 fn fold_string_data(obj: &mut Value) {
