@@ -9,7 +9,7 @@ use super::fieldset::{
     FieldSet, Path, PathElement, applied_set, canonical_json, compare, path_string,
 };
 use super::managed::{
-    APPLY, ManagedEntry, UPDATE, decode, encode, strip_server_fields, without_managed,
+    APPLY, ManagedEntry, UPDATE, cap_updaters, decode, encode, strip_server_fields, without_managed,
 };
 use super::{FieldMeta, SchemaMeta};
 use crate::api::error::{ApiError, ApiResult, Cause, Details};
@@ -52,6 +52,20 @@ pub fn apply(
     meta: &dyn SchemaMeta,
     now: &str,
 ) -> ApiResult<Value> {
+    apply_to(live, applied, manager, force, meta, now, None)
+}
+
+/// [`apply()`] through a subresource (`kubectl apply --subresource=status`): the applier's
+/// entry carries `subresource`. The caller strips what the subresource may not change.
+pub fn apply_to(
+    live: Option<&Value>,
+    applied: &Value,
+    manager: &str,
+    force: bool,
+    meta: &dyn SchemaMeta,
+    now: &str,
+    subresource: Option<&str>,
+) -> ApiResult<Value> {
     if !applied.is_object() {
         return Err(ApiError::bad_request("the apply patch must be an object"));
     }
@@ -78,7 +92,7 @@ pub fn apply(
         operation: APPLY.into(),
         api_version: api_version.clone(),
         time: None,
-        subresource: None,
+        subresource: subresource.map(str::to_string),
         fields: FieldSet::new(),
     };
     let (last_set, last_time) = match entries.iter().position(|e| e.same_identity(&me)) {
@@ -139,6 +153,7 @@ pub fn apply(
     if manager == KUBECTL {
         sync_last_applied(&mut merged, &applied);
     }
+    cap_updaters(&mut entries);
     encode(&mut merged, entries);
     Ok(merged)
 }
@@ -404,7 +419,9 @@ fn remove_path(
                 remove_path(child, rest, names, meta);
                 let fm = meta_at(meta, names);
                 names.pop();
-                if child.as_object().is_some_and(Map::is_empty) && !fm.default_empty {
+                let emptied = child.as_object().is_some_and(Map::is_empty)
+                    || child.as_array().is_some_and(Vec::is_empty);
+                if emptied && !fm.default_empty {
                     m.remove(f);
                 }
             }

@@ -16,23 +16,51 @@ pub fn rejected() -> ApiError {
         .with_details(Details::default())
 }
 
-/// Applies an RFC 6902 patch. An undecodable patch is a 400 (the decoder's message), one
-/// that does not apply the bare 422 of [`rejected`].
+/// Applies an RFC 6902 patch. A body that is not a JSON array of objects is a 400 (as
+/// Go's decoder words it); anything wrong inside an operation (unknown op, missing path
+/// or value) or an operation that does not apply is the bare 422 of [`rejected`], because
+/// kube-apiserver only finds those while applying.
 pub fn json_patch(original: &Value, body: &[u8]) -> ApiResult<Value> {
-    let patch: json_patch::Patch =
+    let raw: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if patch.0.len() > MAX_OPERATIONS {
+    let ops = match raw {
+        Value::Array(ops) if ops.iter().all(Value::is_object) => ops,
+        Value::Array(_) => return Err(cannot_unmarshal("array", "jsonpatch.Operation")),
+        other => return Err(cannot_unmarshal(go_kind(&other), "jsonpatch.Patch")),
+    };
+    if ops.len() > MAX_OPERATIONS {
         return Err(ApiError::unprocessable(format!(
             "The allowed maximum operations in a JSON patch is {MAX_OPERATIONS}, got {}",
-            patch.0.len()
+            ops.len()
         )));
     }
+    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops)).map_err(|e| {
+        log::debug!("json patch operation rejected: {e}");
+        rejected()
+    })?;
     let mut doc = original.clone();
     json_patch::patch(&mut doc, &patch.0).map_err(|e| {
         log::debug!("json patch rejected: {e}");
         rejected()
     })?;
     Ok(doc)
+}
+
+/// Go's `json: cannot unmarshal <kind> into Go value of type <type>` as a 400.
+pub(crate) fn cannot_unmarshal(kind: &str, go_type: &str) -> ApiError {
+    ApiError::bad_request(format!("json: cannot unmarshal {kind} into Go value of type {go_type}"))
+}
+
+/// The JSON kind names Go's decoder uses in its errors.
+pub(crate) fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 /// Applies an RFC 7386 merge patch. A body that is not JSON is the 400 evanphx/json-patch
@@ -71,8 +99,16 @@ mod tests {
         let e = json_patch(&doc, b"{not json").unwrap_err();
         assert_eq!(e.code, 400);
         assert!(e.details.is_none());
-        let e = json_patch(&doc, br#"[{"op":"frobnicate","path":"/a"}]"#).unwrap_err();
+        let e = json_patch(&doc, br#"{"op":"add"}"#).unwrap_err();
         assert_eq!(e.code, 400);
+        assert_eq!(
+            e.message,
+            "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+        );
+        let e = json_patch(&doc, br#"[{"op":"frobnicate","path":"/a"}]"#).unwrap_err();
+        assert_eq!(e, rejected());
+        let e = json_patch(&doc, br#"[{"op":"add","path":"/a"}]"#).unwrap_err();
+        assert_eq!(e, rejected());
     }
 
     #[test]

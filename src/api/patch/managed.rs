@@ -79,6 +79,66 @@ pub fn decode(obj: &Value) -> Option<Vec<ManagedEntry>> {
     }
 }
 
+/// kube-apiserver keeps at most this many `Update` entries; older ones fold into one
+/// `ancient-changes` entry per apiVersion, so a stream of distinct managers cannot grow an
+/// object without bound.
+const MAX_UPDATE_MANAGERS: usize = 10;
+const ANCIENT_CHANGES: &str = "ancient-changes";
+
+/// Folds the oldest `Update` entries into `ancient-changes` until at most
+/// [`MAX_UPDATE_MANAGERS`] remain (kube-apiserver's `capManagersManager`).
+pub(crate) fn cap_updaters(entries: &mut Vec<ManagedEntry>) {
+    entries.retain(|e| !e.fields.is_empty());
+    let mut updaters: Vec<usize> =
+        (0..entries.len()).filter(|&i| entries[i].operation != APPLY).collect();
+    if updaters.len() <= MAX_UPDATE_MANAGERS {
+        return;
+    }
+    updaters.sort_by(|&a, &b| {
+        let (ea, eb) = (&entries[a], &entries[b]);
+        (ea.time.as_deref().unwrap_or(""), &ea.manager)
+            .cmp(&(eb.time.as_deref().unwrap_or(""), &eb.manager))
+    });
+    let mut remaining = updaters.len();
+    let mut first_of_version: Vec<(String, usize)> = Vec::new();
+    let mut removed: Vec<usize> = Vec::new();
+    for &i in &updaters {
+        if remaining <= MAX_UPDATE_MANAGERS {
+            break;
+        }
+        let version = entries[i].api_version.clone();
+        let Some(first) = first_of_version.iter().find(|(v, _)| *v == version).map(|(_, f)| *f)
+        else {
+            first_of_version.push((version, i));
+            continue;
+        };
+        let existing = (0..entries.len()).find(|&j| {
+            !removed.contains(&j)
+                && j != i
+                && entries[j].manager == ANCIENT_CHANGES
+                && entries[j].operation == UPDATE
+                && entries[j].subresource.is_none()
+                && entries[j].api_version == version
+        });
+        let bucket = existing.unwrap_or(first);
+        if existing.is_none() {
+            let b = &mut entries[bucket];
+            b.manager = ANCIENT_CHANGES.into();
+            b.subresource = None;
+        }
+        let (fields, time) = (entries[i].fields.clone(), entries[i].time.clone());
+        let b = &mut entries[bucket];
+        b.fields = b.fields.union(&fields);
+        b.time = time;
+        removed.push(i);
+        remaining -= 1;
+    }
+    removed.sort_unstable_by(|a, b| b.cmp(a));
+    for i in removed {
+        entries.remove(i);
+    }
+}
+
 /// Writes `entries` into `obj`'s metadata, dropping empty ones and in kube-apiserver's
 /// order: appliers first, then by time (none first), manager, apiVersion, subresource.
 pub fn encode(obj: &mut Value, mut entries: Vec<ManagedEntry>) {
@@ -207,6 +267,7 @@ pub fn track_update(
             None => entries.push(ManagedEntry { fields: changed, ..me }),
         }
     }
+    cap_updaters(&mut entries);
     encode(new, entries);
 }
 
@@ -409,6 +470,32 @@ mod tests {
         new["metadata"]["managedFields"] = sent.clone();
         track_update(Some(&old), &mut new, "b", "v1", Some("T1"), None, &StaticMeta);
         assert_eq!(new["metadata"]["managedFields"], sent);
+    }
+
+    #[test]
+    fn update_managers_are_capped_into_ancient_changes() {
+        let mut obj = json!({"metadata": {"name": "x"}, "data": {}});
+        for i in 0..12 {
+            let old = obj.clone();
+            obj["data"][format!("k{i}")] = json!("v");
+            let t = format!("2026-01-01T00:00:{i:02}Z");
+            track_update(
+                Some(&old),
+                &mut obj,
+                &format!("m{i:02}"),
+                "v1",
+                Some(&t),
+                None,
+                &StaticMeta,
+            );
+        }
+        let names = managers(&obj);
+        assert_eq!(names.len(), 10);
+        assert_eq!(names[0], "ancient-changes");
+        let ancient = entry(&obj, "ancient-changes");
+        assert_eq!(ancient["fieldsV1"], json!({"f:data": {"f:k0": {}, "f:k1": {}, "f:k2": {}}}));
+        assert_eq!(ancient["time"], "2026-01-01T00:00:02Z");
+        assert!(names.contains(&"m11".to_string()));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::api::error::{ApiError, ApiResult, Cause, Details};
 
-pub use apply::apply;
+pub use apply::{LAST_APPLIED, apply, apply_to, parse_applied};
 pub use managed::track_update;
 
 /// The four PATCH flavours kube-apiserver understands.
@@ -308,6 +308,20 @@ mod tests {
         assert!(m.field(&["spec"]).default_empty);
         assert!(!m.field(&["metadata", "labels"]).default_empty);
         assert_eq!(m.field(&["spec", "tolerations"]).list_type.as_deref(), Some("atomic"));
+    }
+
+    #[test]
+    fn patch_object_dispatches_on_type() {
+        let doc = serde_json::json!({"metadata": {"finalizers": ["a"]}});
+        let body = br#"{"metadata": {"finalizers": ["b"]}}"#;
+        let smp = patch_object(PatchType::Strategic, &doc, body, &StaticMeta).unwrap();
+        assert_eq!(smp["metadata"]["finalizers"], serde_json::json!(["a", "b"]));
+        let merge = patch_object(PatchType::Merge, &doc, body, &StaticMeta).unwrap();
+        assert_eq!(merge["metadata"]["finalizers"], serde_json::json!(["b"]));
+        let jp = br#"[{"op": "add", "path": "/metadata/finalizers/-", "value": "c"}]"#;
+        let json = patch_object(PatchType::Json, &doc, jp, &StaticMeta).unwrap();
+        assert_eq!(json["metadata"]["finalizers"], serde_json::json!(["a", "c"]));
+        assert_eq!(patch_object(PatchType::Apply, &doc, body, &StaticMeta).unwrap_err().code, 500);
     }
 
     #[test]

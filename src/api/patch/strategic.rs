@@ -23,11 +23,14 @@ const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
 /// is a 400, retainKeys mismatches a 422, and the merge errors it does not classify
 /// (missing merge key, unknown `$patch` value) a 500 without reason.
 pub fn strategic_patch(original: &Value, body: &[u8], meta: &dyn SchemaMeta) -> ApiResult<Value> {
-    let patch: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "json: cannot unmarshal into Go value of type map[string]interface {{}}: {e}"
-        ))
-    })?;
+    let raw: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let Value::Object(patch) = raw else {
+        return Err(super::json::cannot_unmarshal(
+            super::json::go_kind(&raw),
+            "map[string]interface {}",
+        ));
+    };
     let base = match original {
         Value::Object(m) => m.clone(),
         _ => Map::new(),
@@ -491,6 +494,33 @@ mod tests {
     }
 
     #[test]
+    fn service_ports_merge_by_port_and_owner_references_by_uid() {
+        let got = smp(
+            json!({"spec": {"ports": [{"port": 80, "name": "http"}, {"port": 443, "name": "https"}]},
+                   "metadata": {"ownerReferences": [{"uid": "u1", "name": "a"}]}}),
+            json!({"spec": {"ports": [{"port": 443, "targetPort": 8443}]},
+                   "metadata": {"ownerReferences": [{"uid": "u2", "name": "b"}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            got["spec"]["ports"],
+            json!([{"port": 80, "name": "http"}, {"port": 443, "name": "https", "targetPort": 8443}])
+        );
+        assert_eq!(got["metadata"]["ownerReferences"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn kubectl_diff_patch_with_resource_version() {
+        let live = json!({"metadata": {"name": "web-settings", "resourceVersion": "866", "labels": {"app": "web"}},
+            "data": {"color": "green", "theme": "dark"}});
+        let body = br#"{"data":{"color":"red"},"metadata":{"labels":{"tier":"frontend"},"resourceVersion":"867"}}"#;
+        let got = strategic_patch(&live, body, &StaticMeta).unwrap();
+        assert_eq!(got["metadata"]["resourceVersion"], "867");
+        assert_eq!(got["metadata"]["labels"], json!({"app": "web", "tier": "frontend"}));
+        assert_eq!(got["data"], json!({"color": "red", "theme": "dark"}));
+    }
+
+    #[test]
     fn errors_match_kube_apiserver_classes() {
         let e = smp(json!({}), json!({"spec": {"containers": [{"image": "x"}]}})).unwrap_err();
         assert_eq!(e.code, 500);
@@ -500,5 +530,9 @@ mod tests {
         assert_eq!(e.code, 500);
         let e = strategic_patch(&json!({}), b"[1]", &StaticMeta).unwrap_err();
         assert_eq!(e.code, 400);
+        assert_eq!(
+            e.message,
+            "json: cannot unmarshal array into Go value of type map[string]interface {}"
+        );
     }
 }
