@@ -12,6 +12,7 @@ pub mod kubeconfig;
 pub mod meta;
 pub mod negotiate;
 pub mod output;
+pub mod patch;
 pub mod router;
 pub mod selector;
 pub mod server;
