@@ -5,6 +5,7 @@ mod api;
 mod config;
 mod controller;
 mod kinds;
+mod node;
 mod store;
 
 use api::Api;
@@ -54,25 +55,64 @@ fn run(cfg: config::Config) -> Result<(), String> {
     let queue = controller.queue();
     controller.resync();
     controller.spawn().map_err(|e| format!("starting controller: {e}"))?;
+    node::start(store.clone(), cfg.docker_socket.clone(), cfg.advertise_addr);
 
-    let addr = std::net::SocketAddr::new(cfg.bind_addr, cfg.port);
-    let server = tiny_http::Server::http(addr).map_err(|e| format!("listening on {addr}: {e}"))?;
-    let advertise = cfg.advertise_addr.map(|a| a.to_string()).unwrap_or_else(|| "127.0.0.1".into());
-    let token = cfg.secret.clone().unwrap_or_else(|| "dev".into());
+    // TLS material, token and kubeconfig, all kept in the data path.
+    let sans =
+        api::tls::wanted_sans(cfg.advertise_addr, api::tls::hostname().as_deref(), &cfg.alt_names)
+            .map_err(|e| e.to_string())?;
+    let tls = api::tls::load_or_create(&cfg.data_path, &sans).map_err(|e| e.to_string())?;
+    let auth = Arc::new(
+        api::auth::Auth::load_or_create(&cfg.data_path, cfg.secret.as_deref())
+            .map_err(|e| format!("loading the token: {e}"))?,
+    );
+    let advertise = cfg
+        .advertise_addr
+        .or_else(adapter::convert::node::default_route_ip)
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let server_url = api::kubeconfig::server_url(advertise, cfg.port);
+    let kubeconfig = api::kubeconfig::render(&server_url, &tls.ca_pem, auth.token());
+    let kubeconfig_path = cfg.data_path.join("kubeconfig");
+    api::kubeconfig::write(&kubeconfig_path, &kubeconfig)
+        .map_err(|e| format!("writing {}: {e}", kubeconfig_path.display()))?;
+
+    // tiny_http serves the API on a private unix socket behind our TLS front door.
+    let socket = api::frontdoor::backend_socket(&cfg.data_path.join("run"))
+        .map_err(|e| format!("preparing the API socket: {e}"))?;
+    let server = tiny_http::Server::http_unix(&socket)
+        .map_err(|e| format!("listening on {}: {e}", socket.display()))?;
     let api = Arc::new(Api {
         store,
         queue,
         server_address: format!("{advertise}:{}", cfg.port),
-        kubeconfig: String::new(),
-        token,
+        kubeconfig,
+        auth: auth.clone(),
     });
-    let server = Arc::new(server);
-    api::server::spawn_workers(server, api, 8);
-    log::info!("k2d serving on {addr} (ready in {:?})", started.elapsed());
-    loop {
-        std::thread::park();
-    }
+    api::server::spawn_workers(Arc::new(server), api, API_WORKERS);
+    let bind = std::net::SocketAddr::new(cfg.bind_addr, cfg.port);
+    let (addr, accept) = api::frontdoor::start(
+        bind,
+        tls.server_config,
+        auth,
+        socket,
+        Arc::new(api::upgrade_unsupported),
+        api::frontdoor::Options::default(),
+    )
+    .map_err(|e| format!("listening on {bind}: {e}"))?;
+    log::info!(
+        "k2d serving the Kubernetes API on https://{addr} (ready in {:?})",
+        started.elapsed()
+    );
+    log::info!(
+        "kubeconfig written to {} (also served at {server_url}/k2d/kubeconfig)",
+        kubeconfig_path.display()
+    );
+    accept.join().map_err(|_| "the accept loop stopped".to_string())
 }
+
+/// Request workers: enough for kubectl's parallel discovery, few enough for a
+/// 512 MB box (watches and other long requests run on their own threads).
+const API_WORKERS: usize = 8;
 
 /// `default` (and the system namespaces clients expect) always exist.
 fn ensure_system_namespaces(store: &Store) -> Result<(), String> {

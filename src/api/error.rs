@@ -53,9 +53,10 @@ pub struct ApiError {
     /// Kubernetes `StatusReason`; empty for errors the real server sends without one.
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed so `ApiResult` stays small on the happy path.
+    pub details: Option<Box<Details>>,
     /// Extra fields merged into the Status body (e.g. `metadata.continue` on 410).
-    pub metadata: Option<Value>,
+    pub metadata: Option<Box<Value>>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -74,7 +75,7 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: Details) -> ApiError {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -197,7 +198,7 @@ impl ApiError {
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));
         m.insert("apiVersion".into(), json!("v1"));
-        m.insert("metadata".into(), self.metadata.clone().unwrap_or_else(|| json!({})));
+        m.insert("metadata".into(), self.metadata.as_deref().cloned().unwrap_or_else(|| json!({})));
         m.insert("status".into(), json!("Failure"));
         m.insert("message".into(), json!(self.message));
         if !self.reason.is_empty() {

@@ -218,7 +218,24 @@ fn admit(
     if !causes.is_empty() {
         return Err(ApiError::invalid(rt.kind, rt.group, name_of(&obj), causes));
     }
+    // Server-side apply records its own managedFields; every other write is an Update.
+    if !opts.manager.is_empty() {
+        crate::api::patch::track_update(
+            old,
+            &mut obj,
+            &opts.manager,
+            &rt.api_version(),
+            Some(&now),
+            t.subresource.as_deref(),
+            &*schema_meta(rt),
+        );
+    }
     Ok(meta::canonical_order(obj))
+}
+
+/// Patch and apply metadata (merge keys, list types) for a kind.
+fn schema_meta(_rt: &ResourceType) -> Box<dyn crate::api::patch::SchemaMeta> {
+    Box::new(crate::api::patch::StaticMeta)
 }
 
 /// Namespaced writes need a live namespace (404 if missing, 403 if terminating).
@@ -330,6 +347,9 @@ fn store_update(
     let has_status = t.rt.behavior.has_status_subresource();
     let written = api.store.write(t.rt.storage, &ns, &name, opts.dry_run, |cur| {
         let Some(cur) = cur else {
+            if sub.is_some() {
+                return Err(ApiError::not_found(&plural, &name));
+            }
             return match create_if_missing {
                 Some(obj) => {
                     check_namespace(api, t, &name)?;
@@ -426,6 +446,85 @@ pub fn update(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     let opts = write_options(req)?;
     let obj = body::parse_object(req, t.rt.kind)?;
     let (reply, warnings) = store_update(api, req, t, &opts, |_| Ok(obj), None)?;
+    Ok(with_warnings(reply, &warnings))
+}
+
+/// `PATCH .../<plural>/<name>[/status]` with any of the four patch types.
+pub fn patch(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
+    use crate::api::patch::{self, PatchType};
+    let mut opts = write_options(req)?;
+    let ptype = patch::patch_type(req.header("content-type"))?;
+    if req.body.len() > body::MAX_BODY {
+        return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
+    }
+    let force = req.flag("force");
+    let name = t.name.clone().unwrap_or_default();
+    if ptype == PatchType::Apply {
+        if req.param("fieldManager").is_none_or(str::is_empty) {
+            return Err(patch::missing_field_manager());
+        }
+        let applied = patch::parse_applied(&req.body)?;
+        let mut create = applied.clone();
+        // Apply creates when the object is missing (answering 201).
+        let manager = opts.manager.clone();
+        let meta_schema = schema_meta(t.rt);
+        let sub = t.subresource.as_deref();
+        if let Some(m) = create.as_object_mut() {
+            m.entry("metadata").or_insert(json!({}));
+        }
+        let created = patch::apply_to(
+            None,
+            &create,
+            &manager,
+            force,
+            &*meta_schema,
+            &meta::now_rfc3339(),
+            sub,
+        )?;
+        // Apply's own managedFields replace the Update entry admit would add.
+        opts.manager = String::new();
+        let (reply, warnings) = store_update(
+            api,
+            req,
+            t,
+            &opts,
+            |cur| {
+                patch::apply_to(
+                    Some(cur),
+                    &applied,
+                    &manager,
+                    force,
+                    &*meta_schema,
+                    &meta::now_rfc3339(),
+                    sub,
+                )
+            },
+            Some(created),
+        )?;
+        return Ok(with_warnings(reply, &warnings));
+    }
+    let rt = t.rt;
+    let (reply, warnings) = store_update(
+        api,
+        req,
+        t,
+        &opts,
+        |cur| {
+            let mut patched = patch::patch_object(ptype, cur, &req.body, &*schema_meta(rt))?;
+            // A patch that leaves metadata.resourceVersion untouched is unconditional.
+            if patched["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion")
+            {
+                if let Some(m) = patched["metadata"].as_object_mut() {
+                    m.shift_remove("resourceVersion");
+                }
+            }
+            Ok(patched)
+        },
+        None,
+    )
+    .map_err(|e| {
+        if e.code == 404 { ApiError::not_found(&rt.qualified_plural(), &name) } else { e }
+    })?;
     Ok(with_warnings(reply, &warnings))
 }
 

@@ -41,7 +41,7 @@ pub struct Api {
     /// `host:port` clients reach us at (for `/api` and the kubeconfig).
     pub server_address: String,
     pub kubeconfig: String,
-    pub token: String,
+    pub auth: Arc<auth::Auth>,
 }
 
 /// What a request turns into: a complete reply or a watch to stream.
@@ -56,14 +56,6 @@ impl Api {
         self.queue.enqueue(rt.storage, namespace, name);
     }
 
-    fn authorized(&self, req: &Request) -> bool {
-        let Some(h) = req.header("authorization") else { return false };
-        let Some(tok) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) else {
-            return false;
-        };
-        constant_time_eq(tok.trim().as_bytes(), self.token.as_bytes())
-    }
-
     /// Route and answer one request.
     pub fn handle(&self, req: &Request) -> Response {
         let resp = self.try_handle(req).unwrap_or_else(|e| Response::Reply(error_reply(&e)));
@@ -76,7 +68,7 @@ impl Api {
     fn try_handle(&self, req: &Request) -> ApiResult<Response> {
         let route = router::route(&req.path);
         let public = matches!(route, Ok(Route::Version) | Ok(Route::Health(_)));
-        if !public && !self.authorized(req) {
+        if !public && !self.auth.check(req.header("authorization")) {
             return Err(ApiError::unauthorized());
         }
         let reply = match route? {
@@ -140,6 +132,7 @@ impl Api {
                     ("GET", false) => handlers::list(self, req, &t)?,
                     ("POST", _) => handlers::create(self, req, &t)?,
                     ("PUT", true) => handlers::update(self, req, &t)?,
+                    ("PATCH", true) => handlers::patch(self, req, &t)?,
                     ("DELETE", true) => handlers::delete(self, req, &t)?,
                     ("DELETE", false) => handlers::delete_collection(self, req, &t)?,
                     _ => {
@@ -152,13 +145,6 @@ impl Api {
         };
         Ok(Response::Reply(reply))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Headers every response carries.
@@ -215,4 +201,23 @@ fn health(req: &Request, path: &str) -> Reply {
         return Reply::text(200, &body);
     }
     Reply::text(200, "ok")
+}
+
+/// Upgrade requests (exec, attach, port-forward) reach the front door's
+/// handler; until those subresources exist, answer with a Status.
+pub fn upgrade_unsupported(req: frontdoor::UpgradeRequest, mut stream: frontdoor::Duplex) {
+    use std::io::Write;
+    let e = ApiError::bad_request(format!(
+        "upgrade requests are not supported yet ({} {})",
+        req.method, req.path
+    ));
+    let body = http::encode_json(&e.to_status(), false);
+    let head = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nCache-Control: no-cache, private\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(&body))
+        .and_then(|_| stream.flush());
 }

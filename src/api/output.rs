@@ -2,19 +2,40 @@
 //! `Accept`), list filtering, and continue tokens.
 
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::http::{Reply, Request, encode_json};
+use crate::api::http::{Reply, Request};
+use crate::api::negotiate::{self, Output};
+use crate::api::selector::{FieldSelector, LabelSelector};
+use crate::api::table::{self, IncludeObject, TableWatch};
 use crate::kinds::ResourceType;
 use base64::Engine;
 use serde_json::{Map, Value, json};
+use std::time::SystemTime;
 
-fn pretty(req: &Request) -> bool {
-    req.param("pretty") == Some("true")
-        || req.header("user-agent").is_some_and(|ua| ua.starts_with("curl"))
+/// One object, as the client asked for it (JSON, YAML, Table or
+/// PartialObjectMetadata).
+pub fn object(req: &Request, rt: &ResourceType, obj: &Value, status: u16) -> ApiResult<Reply> {
+    let out = negotiate::negotiate_request(req)?;
+    negotiate::check_shape(&out, rt, false)?;
+    let body = match out {
+        Output::Table { version, .. } => table::table(
+            rt,
+            &[obj],
+            IncludeObject::from_request(req)?,
+            version,
+            None,
+            SystemTime::now(),
+        ),
+        Output::PartialObjectMetadata { version, .. } => {
+            table::partial_object_metadata(obj, version)
+        }
+        Output::Json | Output::Yaml => obj.clone(),
+    };
+    Ok(encoded(req, &out, &body, status))
 }
 
-/// One object, as the client asked for it.
-pub fn object(req: &Request, _rt: &ResourceType, obj: &Value, status: u16) -> ApiResult<Reply> {
-    Ok(Reply::new(status, "application/json", encode_json(obj, pretty(req))))
+fn encoded(req: &Request, out: &Output, body: &Value, status: u16) -> Reply {
+    let (ct, bytes) = negotiate::encode(body, out, negotiate::is_pretty(req));
+    Reply::new(status, ct, bytes)
 }
 
 /// A list (`<Kind>List`), items without kind/apiVersion as kube-apiserver sends them.
@@ -25,14 +46,31 @@ pub fn list(
     rv: u64,
     next: Option<String>,
 ) -> ApiResult<Reply> {
-    let mut meta = Map::new();
-    meta.insert("resourceVersion".into(), json!(rv.to_string()));
-    if let Some(c) = next {
-        meta.insert("continue".into(), json!(c));
-    }
-    let items: Vec<Value> = items.iter().map(|o| strip_type(o)).collect();
-    let body = json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items});
-    Ok(Reply::new(200, "application/json", encode_json(&body, pretty(req))))
+    let out = negotiate::negotiate_request(req)?;
+    negotiate::check_shape(&out, rt, true)?;
+    let body = match out {
+        Output::Table { version, .. } => table::table(
+            rt,
+            items,
+            IncludeObject::from_request(req)?,
+            version,
+            Some((rv.to_string(), next)),
+            SystemTime::now(),
+        ),
+        Output::PartialObjectMetadata { version, .. } => {
+            table::partial_object_metadata_list(items, version, &rv.to_string(), next.as_deref())
+        }
+        Output::Json | Output::Yaml => {
+            let mut meta = Map::new();
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+            if let Some(c) = next {
+                meta.insert("continue".into(), json!(c));
+            }
+            let items: Vec<Value> = items.iter().map(|o| strip_type(o)).collect();
+            json!({"kind": rt.list_kind(), "apiVersion": rt.api_version(), "metadata": meta, "items": items})
+        }
+    };
+    Ok(encoded(req, &out, &body, 200))
 }
 
 pub fn strip_type(obj: &Value) -> Value {
@@ -45,15 +83,31 @@ pub fn strip_type(obj: &Value) -> Value {
 }
 
 /// Label and field selectors of a list, watch or deletecollection.
-pub struct ListFilter {}
+pub struct ListFilter {
+    labels: Option<LabelSelector>,
+    fields: Option<FieldSelector>,
+}
 
 impl ListFilter {
-    pub fn from_request(_req: &Request, _rt: &ResourceType) -> ApiResult<ListFilter> {
-        Ok(ListFilter {})
+    pub fn from_request(req: &Request, rt: &ResourceType) -> ApiResult<ListFilter> {
+        let labels = match req.param("labelSelector") {
+            Some(s) if !s.trim().is_empty() => Some(LabelSelector::parse(s)?),
+            _ => None,
+        };
+        let fields = match req.param("fieldSelector") {
+            Some(s) if !s.trim().is_empty() => {
+                let f = FieldSelector::parse(s)?;
+                f.validate_for(rt)?;
+                Some(f)
+            }
+            _ => None,
+        };
+        Ok(ListFilter { labels, fields })
     }
 
-    pub fn matches(&self, _obj: &Value, _rt: &ResourceType) -> bool {
-        true
+    pub fn matches(&self, obj: &Value, rt: &ResourceType) -> bool {
+        self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
+            && self.fields.as_ref().is_none_or(|f| f.matches(obj, rt))
     }
 }
 
@@ -101,24 +155,41 @@ mod tests {
 /// Encodes watch events in the form the client asked for (JSON objects or
 /// single-row Tables).
 pub struct WatchEncoder {
-    pretty: bool,
+    out: Output,
+    table: Option<TableWatch>,
 }
 
 impl WatchEncoder {
-    pub fn new(_req: &Request, _rt: &ResourceType) -> WatchEncoder {
-        WatchEncoder { pretty: false }
+    pub fn new(req: &Request, rt: &'static ResourceType) -> ApiResult<WatchEncoder> {
+        let out = negotiate::negotiate_request(req)?;
+        let table = match out {
+            Output::Table { version, .. } => {
+                Some(TableWatch::new(rt, IncludeObject::from_request(req)?, version))
+            }
+            _ => None,
+        };
+        Ok(WatchEncoder { out, table })
     }
 
     pub fn content_type(&self) -> &'static str {
-        "application/json"
+        self.out.content_type()
     }
 
+    /// An ADDED/MODIFIED/DELETED event.
     pub fn event(&mut self, kind: &str, obj: &Value) -> Vec<u8> {
-        self.raw_event(kind, obj)
+        let obj = match (&mut self.table, self.out) {
+            (Some(t), _) => t.event_object(obj, SystemTime::now()),
+            (None, Output::PartialObjectMetadata { version, .. }) => {
+                table::partial_object_metadata(obj, version)
+            }
+            _ => obj.clone(),
+        };
+        self.raw_event(kind, &obj)
     }
 
-    /// An event whose object is sent as is (BOOKMARK, ERROR).
+    /// An event whose object is sent as is (BOOKMARK, ERROR). Watch streams
+    /// are never pretty-printed.
     pub fn raw_event(&mut self, kind: &str, obj: &Value) -> Vec<u8> {
-        encode_json(&json!({"type": kind, "object": obj}), self.pretty)
+        negotiate::encode(&json!({"type": kind, "object": obj}), &self.out, false).1
     }
 }

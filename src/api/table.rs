@@ -7,7 +7,6 @@
 
 // `ApiError` is large (it carries Status details); every API function returns
 // it, as the brief asks, so the size lint is silenced here rather than boxing.
-#![allow(clippy::result_large_err)]
 
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::http::Request;

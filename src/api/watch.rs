@@ -32,6 +32,7 @@ const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Plan {
     rt: &'static ResourceType,
+    enc: output::WatchEncoder,
     filter: ListFilter,
     initial: Vec<Arc<Value>>,
     sub: Option<Subscription>,
@@ -40,7 +41,6 @@ pub struct Plan {
     bookmarks: bool,
     initial_end_bookmark: bool,
     timeout: Duration,
-    req: Request,
     rv: u64,
     store: Arc<Store>,
     _slot: Slot,
@@ -57,6 +57,7 @@ impl Drop for Slot {
 
 pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
     let filter = ListFilter::from_request(req, t.rt)?;
+    let enc = output::WatchEncoder::new(req, t.rt)?;
     if ACTIVE.fetch_add(1, Ordering::AcqRel) >= MAX_WATCHES {
         ACTIVE.fetch_sub(1, Ordering::AcqRel);
         return Err(ApiError::new(429, "TooManyRequests", "too many watches; try again later"));
@@ -75,6 +76,7 @@ pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
     let ns = t.namespace.as_deref();
     let mut plan = Plan {
         rt: t.rt,
+        enc,
         filter,
         initial: Vec::new(),
         sub: None,
@@ -82,7 +84,6 @@ pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
         bookmarks,
         initial_end_bookmark: false,
         timeout,
-        req: req.clone(),
         rv: 0,
         store: api.store.clone(),
         _slot: slot,
@@ -116,17 +117,16 @@ pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
 
 /// Write the response head and stream events until timeout, disconnect, or
 /// the store dropping a slow watcher.
-pub fn stream(plan: Plan, mut w: Box<dyn Write + Send>) {
-    let enc = output::WatchEncoder::new(&plan.req, plan.rt);
+pub fn stream(mut plan: Plan, mut w: Box<dyn Write + Send>) {
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nCache-Control: no-cache, private\r\nTransfer-Encoding: chunked\r\n\r\n",
-        enc.content_type()
+        plan.enc.content_type()
     );
     if w.write_all(head.as_bytes()).and_then(|_| w.flush()).is_err() {
         return;
     }
-    let mut enc = enc;
-    let mut send = |w: &mut Box<dyn Write + Send>, bytes: &[u8]| -> bool {
+    let mut enc = plan.enc;
+    let send = |w: &mut Box<dyn Write + Send>, bytes: &[u8]| -> bool {
         let ok = write!(w, "{:x}\r\n", bytes.len()).is_ok()
             && w.write_all(bytes).is_ok()
             && w.write_all(b"\r\n").is_ok()

@@ -9,12 +9,6 @@
 //! None of this touches storage: the handlers fetch the live object, call in here, then
 //! validate and store the result.
 
-// Until the PATCH/PUT/POST handlers call in here, the binary uses none of it.
-// TODO(lead): drop dead_code/unused_imports once wired. `ApiError` is >256 bytes, which
-// clippy flags on every `ApiResult`; boxing its `details` in error.rs would fix that at
-// the source.
-#![allow(dead_code, unused_imports, clippy::result_large_err)]
-
 pub mod apply;
 pub mod fieldset;
 pub mod json;
