@@ -189,17 +189,27 @@ impl Store {
                 (if current.is_some() { EventType::Modified } else { EventType::Added }, obj)
             }
             Change::Delete => {
-                let Some(cur) = current else {
+                let Some(cur) = current.as_ref() else {
                     return Err(ApiError::internal(format!("delete of missing {resource} {name}")));
                 };
-                (EventType::Deleted, (*cur).clone())
+                (EventType::Deleted, (**cur).clone())
             }
         };
+        if dry_run {
+            // Nothing is stored, so no version is consumed: an update answers with
+            // the current version, a create with none (as kube-apiserver does).
+            match &current {
+                Some(cur) => set_rv(&mut object, rv_of(cur)),
+                None => {
+                    if let Some(m) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                        m.shift_remove("resourceVersion");
+                    }
+                }
+            }
+            return Ok(Some(Written { object: Arc::new(object), kind }));
+        }
         set_rv(&mut object, next_rv);
         let object = Arc::new(object);
-        if dry_run {
-            return Ok(Some(Written { object, kind }));
-        }
         let path = self.path(resource, namespace, name);
         let persisted = match kind {
             EventType::Deleted => disk::remove(&path),
