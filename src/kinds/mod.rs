@@ -12,6 +12,7 @@ pub mod configmap;
 pub mod event;
 pub mod namespace;
 pub mod node;
+pub mod pod;
 pub mod secret;
 pub mod serviceaccount;
 pub mod typed;
@@ -165,6 +166,7 @@ pub fn registry() -> &'static [&'static ResourceType] {
         &event::EVENTS,
         &namespace::NAMESPACES,
         &node::NODES,
+        &pod::PODS,
         &secret::SECRETS,
         &serviceaccount::SERVICEACCOUNTS,
         &event::EVENTS_K8S_IO,

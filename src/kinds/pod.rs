@@ -1,0 +1,273 @@
+//! Pod. In this issue pods are served read-only (get, list, watch) so that
+//! `kubectl describe node` and tools that list pods work; creating pods, and
+//! running them as Docker containers, comes with the controller's pod support.
+
+use super::configmap::name_cell;
+use super::{Behavior, Column, ResourceType, str_at, typed};
+use crate::api::table;
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+pub static PODS: ResourceType = ResourceType {
+    group: "",
+    version: "v1",
+    kind: "Pod",
+    plural: "pods",
+    singular: "pod",
+    namespaced: true,
+    short_names: &["po"],
+    categories: &["all"],
+    verbs: &["get", "list", "watch"],
+    subresources: &[],
+    storage: "pods",
+    behavior: &PodBehavior,
+};
+
+struct PodBehavior;
+
+const COLUMNS: &[Column] = &[
+    Column {
+        name: "Name",
+        type_: "string",
+        format: "name",
+        description: table::NAME_DESCRIPTION,
+        priority: 0,
+    },
+    Column {
+        name: "Ready",
+        type_: "string",
+        format: "",
+        description: "The aggregate readiness state of this pod for accepting traffic.",
+        priority: 0,
+    },
+    Column {
+        name: "Status",
+        type_: "string",
+        format: "",
+        description: "The aggregate status of the containers in this pod.",
+        priority: 0,
+    },
+    Column {
+        name: "Restarts",
+        type_: "string",
+        format: "",
+        description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+        priority: 0,
+    },
+    Column {
+        name: "Age",
+        type_: "string",
+        format: "",
+        description: table::CREATION_DESCRIPTION,
+        priority: 0,
+    },
+    Column {
+        name: "IP",
+        type_: "string",
+        format: "",
+        description: "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+        priority: 1,
+    },
+    Column {
+        name: "Node",
+        type_: "string",
+        format: "",
+        description: "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename",
+        priority: 1,
+    },
+    Column {
+        name: "Nominated Node",
+        type_: "string",
+        format: "",
+        description: "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods. This field does not guarantee that the pod will be scheduled on this node. Scheduler may decide to place the pod elsewhere if other nodes become available sooner. Scheduler may also decide to give the resources on this node to a higher priority pod that is created after preemption. As a result, this field may be different than PodSpec.nodeName when the pod is scheduled.",
+        priority: 1,
+    },
+    Column {
+        name: "Readiness Gates",
+        type_: "string",
+        format: "",
+        description: "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to \"True\" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates",
+        priority: 1,
+    },
+];
+
+impl Behavior for PodBehavior {
+    fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
+        typed::decode::<Pod>(obj)
+    }
+
+    fn has_status_subresource(&self) -> bool {
+        true
+    }
+
+    fn returns_deleted_object(&self) -> bool {
+        true
+    }
+
+    fn field_labels(&self) -> Option<&'static [&'static str]> {
+        Some(&[
+            "metadata.name",
+            "metadata.namespace",
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ])
+    }
+
+    fn field(&self, obj: &Value, field: &str) -> Option<String> {
+        match field {
+            "spec.hostNetwork" => Some(
+                obj.pointer("/spec/hostNetwork")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+                    .to_string(),
+            ),
+            "spec.nodeName"
+            | "spec.restartPolicy"
+            | "spec.schedulerName"
+            | "spec.serviceAccountName"
+            | "status.phase"
+            | "status.podIP"
+            | "status.nominatedNodeName" => {
+                let path: Vec<&str> = field.split('.').collect();
+                Some(str_at(obj, &path).unwrap_or("").to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn row(&self, obj: &Value, now: std::time::SystemTime) -> Vec<Value> {
+        let (ready, total, status, restarts) = summary(obj, now);
+        let or_none =
+            |s: Option<&str>| Value::from(s.filter(|s| !s.is_empty()).unwrap_or("<none>"));
+        let gates = obj.pointer("/spec/readinessGates").and_then(Value::as_array);
+        let gates = match gates {
+            Some(g) if !g.is_empty() => {
+                let conds = obj.pointer("/status/conditions").and_then(Value::as_array);
+                let ok = g
+                    .iter()
+                    .filter(|gate| {
+                        conds.is_some_and(|c| {
+                            c.iter().any(|c| {
+                                c["type"] == gate["conditionType"] && c["status"] == "True"
+                            })
+                        })
+                    })
+                    .count();
+                Value::from(format!("{ok}/{}", g.len()))
+            }
+            _ => Value::from("<none>"),
+        };
+        vec![
+            name_cell(obj),
+            Value::from(format!("{ready}/{total}")),
+            Value::from(status),
+            Value::from(restarts),
+            Value::from(table::age_of(obj, now)),
+            or_none(str_at(obj, &["status", "podIP"])),
+            or_none(str_at(obj, &["spec", "nodeName"])),
+            or_none(str_at(obj, &["status", "nominatedNodeName"])),
+            gates,
+        ]
+    }
+}
+
+/// kubectl's pod status summary: ready and total containers, the STATUS
+/// word (`Running`, `CrashLoopBackOff`, `Init:0/1`, `Terminating`...), and
+/// restarts (with the age of the last restart).
+fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, String) {
+    let total = obj.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
+    let mut reason = str_at(obj, &["status", "reason"])
+        .or_else(|| str_at(obj, &["status", "phase"]))
+        .unwrap_or("Pending")
+        .to_string();
+    let mut restarts = 0i64;
+    let mut last_restart: Option<String> = None;
+    let mut note_restart = |cs: &Value| {
+        restarts += cs["restartCount"].as_i64().unwrap_or(0);
+        if let Some(t) = cs.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str) {
+            if last_restart.as_deref().is_none_or(|l| t > l) {
+                last_restart = Some(t.to_string());
+            }
+        }
+    };
+    let empty = Vec::new();
+    let init_statuses =
+        obj.pointer("/status/initContainerStatuses").and_then(Value::as_array).unwrap_or(&empty);
+    let init_total =
+        obj.pointer("/spec/initContainers").and_then(Value::as_array).map_or(0, Vec::len);
+    let mut initializing = false;
+    for (i, cs) in init_statuses.iter().enumerate() {
+        note_restart(cs);
+        if cs.pointer("/state/terminated/exitCode").and_then(Value::as_i64) == Some(0) {
+            continue;
+        }
+        initializing = true;
+        reason = if let Some(t) = cs.pointer("/state/terminated") {
+            match t["reason"].as_str() {
+                Some(r) if !r.is_empty() => format!("Init:{r}"),
+                _ => match t["signal"].as_i64() {
+                    Some(s) if s != 0 => format!("Init:Signal:{s}"),
+                    _ => format!("Init:ExitCode:{}", t["exitCode"].as_i64().unwrap_or(0)),
+                },
+            }
+        } else {
+            match cs.pointer("/state/waiting/reason").and_then(Value::as_str) {
+                Some(r) if !r.is_empty() && r != "PodInitializing" => format!("Init:{r}"),
+                _ => format!("Init:{i}/{init_total}"),
+            }
+        };
+        break;
+    }
+    let mut ready = 0;
+    if !initializing {
+        let statuses =
+            obj.pointer("/status/containerStatuses").and_then(Value::as_array).unwrap_or(&empty);
+        let mut has_running = false;
+        for cs in statuses.iter().rev() {
+            note_restart(cs);
+            if let Some(r) = cs
+                .pointer("/state/waiting/reason")
+                .and_then(Value::as_str)
+                .filter(|r| !r.is_empty())
+            {
+                reason = r.to_string();
+            } else if let Some(t) = cs.pointer("/state/terminated") {
+                reason = match t["reason"].as_str() {
+                    Some(r) if !r.is_empty() => r.to_string(),
+                    _ => match t["signal"].as_i64() {
+                        Some(s) if s != 0 => format!("Signal:{s}"),
+                        _ => format!("ExitCode:{}", t["exitCode"].as_i64().unwrap_or(0)),
+                    },
+                };
+            } else if cs["ready"] == true && cs.pointer("/state/running").is_some() {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            reason = "Running".into();
+        }
+    }
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        reason = if str_at(obj, &["status", "reason"]) == Some("NodeLost") {
+            "Unknown".into()
+        } else {
+            "Terminating".into()
+        };
+    }
+    let restarts = match last_restart {
+        Some(t) if restarts > 0 => format!("{restarts} ({} ago)", table::human_age(&t, now)),
+        _ => restarts.to_string(),
+    };
+    (ready, total, reason, restarts)
+}
