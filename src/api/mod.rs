@@ -3,3 +3,5 @@
 
 pub mod error;
 pub mod http;
+pub mod openapi;
+pub mod schema;

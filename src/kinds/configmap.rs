@@ -27,6 +27,10 @@ impl Behavior for ConfigMapBehavior {
         typed::decode::<ConfigMap>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<ConfigMap>())
+    }
+
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         let mut causes = validate_keys(obj, &["data", "binaryData"]);
         if let Some(old) = old {

@@ -28,6 +28,10 @@ impl Behavior for SecretBehavior {
         typed::decode::<Secret>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<Secret>())
+    }
+
     fn default(&self, obj: &mut Value) {
         fold_string_data(obj);
         if obj.get("type").is_none_or(|t| t.as_str().unwrap_or("").is_empty()) {

@@ -26,4 +26,8 @@ impl Behavior for ServiceAccountBehavior {
     fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
         typed::decode::<ServiceAccount>(obj)
     }
+
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<ServiceAccount>())
+    }
 }
