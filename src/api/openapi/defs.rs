@@ -23,6 +23,8 @@ pub(crate) const STATUS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Status";
 pub(crate) const DELETE_OPTIONS: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions";
 pub(crate) const PATCH: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
 pub(crate) const WATCH_EVENT: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent";
+pub(crate) const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+pub(crate) const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 pub(crate) const API_RESOURCE_LIST: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList";
 
 /// A group/version/kind triple as the `x-kubernetes-group-version-kind` extension spells it.
@@ -214,6 +216,16 @@ fn push_gvk(gvks: &mut BTreeMap<String, Vec<Gvk>>, def: &str, gvk: Gvk) {
 /// Add what k8s-openapi's schemas lack to one definition.
 fn complete(name: &str, schema: &mut Value, gvks: &[Gvk]) {
     let Some(obj) = schema.as_object_mut() else { return };
+    // k8s-openapi marks these with the CRD-only `x-kubernetes-int-or-string`;
+    // Kubernetes publishes them as strings (v2) with `oneOf` added in v3
+    // (see `v3_form`).
+    if name == QUANTITY || name == INT_OR_STRING {
+        obj.remove("x-kubernetes-int-or-string");
+        obj.insert("type".into(), "string".into());
+        if name == INT_OR_STRING {
+            obj.insert("format".into(), "int-or-string".into());
+        }
+    }
     let is_kind = !gvks.is_empty();
     if is_kind {
         // k8s-openapi marks `metadata` required because its Rust field is not an

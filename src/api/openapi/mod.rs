@@ -265,7 +265,7 @@ fn v3_document(paths: Value, defs: &Defs) -> Vec<u8> {
         .into_iter()
         .map(|(name, schema)| {
             let mut s = schema.clone();
-            wrap_ref_siblings(&mut s);
+            v3_form(name, &mut s);
             (name.to_string(), s)
         })
         .collect();
@@ -285,6 +285,20 @@ fn v3_document(paths: Value, defs: &Defs) -> Vec<u8> {
     let mut bytes = crate::api::http::encode_json(&doc, false);
     bytes.pop();
     bytes
+}
+
+/// A definition as Kubernetes writes it in OpenAPI v3.
+fn v3_form(name: &str, s: &mut Value) {
+    wrap_ref_siblings(s);
+    let alternatives = match name {
+        defs::QUANTITY => json!([{"type": "string"}, {"type": "number"}]),
+        defs::INT_OR_STRING => json!([{"type": "integer"}, {"type": "string"}]),
+        _ => return,
+    };
+    if let Some(m) = s.as_object_mut() {
+        m.remove("type");
+        m.insert("oneOf".into(), alternatives);
+    }
 }
 
 /// OpenAPI 3.0 ignores the siblings of a `$ref`, so Kubernetes moves the ref

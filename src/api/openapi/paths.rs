@@ -210,6 +210,12 @@ fn group_word(group: &str, upper_first: bool) -> String {
     out
 }
 
+/// `a ConfigMap`, `an Event`.
+fn a(kind: &str) -> String {
+    let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+    format!("{article} {kind}")
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -300,7 +306,7 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
         ops.push(op(
             "post",
             format!("create{gv_id}{ns_id}{kind}"),
-            format!("create a {kind}"),
+            format!("create {}", a(kind)),
             "post",
             ns_params(WRITE_PARAMS),
             kind_body(true),
@@ -362,7 +368,7 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
         ops.push(op(
             "delete",
             format!("delete{gv_id}{ns_id}{kind}"),
-            format!("delete a {kind}"),
+            format!("delete {}", a(kind)),
             "delete",
             with_name(DELETE_PARAMS),
             delete_body(),
@@ -511,7 +517,7 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
                 let mut o = op(
                     "post",
                     format!("create{gv_id}{ns_id}{kind}{sub_id}"),
-                    format!("create {sub} of a {kind}"),
+                    format!("create {sub} of {}", a(kind)),
                     "post",
                     with_name(WRITE_PARAMS),
                     Some(Request { body: body.clone(), types: &["*/*"], required: true }),

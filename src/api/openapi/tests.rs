@@ -201,6 +201,9 @@ fn subresources_of_future_kinds() {
     // Pods return the object on delete.
     let del = &p["/api/v1/namespaces/{namespace}/pods/{name}"]["delete"]["responses"]["200"];
     assert_eq!(del["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/io.k8s.api.core.v1.Pod");
+    let q = &d["components"]["schemas"]["io.k8s.apimachinery.pkg.api.resource.Quantity"];
+    assert_eq!(q["oneOf"], json!([{"type": "string"}, {"type": "number"}]));
+    assert!(q.get("x-kubernetes-int-or-string").is_none() && q.get("type").is_none());
     let containers = &d["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
     assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
     assert_eq!(containers["x-kubernetes-list-map-keys"], json!(["name"]));
