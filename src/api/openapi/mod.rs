@@ -13,6 +13,7 @@
 mod defs;
 mod k8s_ext;
 mod paths;
+mod proto;
 
 pub(crate) use defs::{Defs, REF_PREFIX, generate, ref_name};
 
@@ -29,6 +30,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const INFO_VERSION: &str = "1.33";
 
 const V3_JSON: &str = "application/json";
+/// The protobuf media types of `/openapi/v2`: client-go sends the `@` form
+/// (kubectl 1.20 through 1.28 at least); kube-openapi also accepts the others.
+const PROTO_V2: [&str; 3] = [
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+    "application/com.github.proto-openapiv2.v2.v2.0.0+protobuf",
+];
 const ONE_YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// One served document.
@@ -56,6 +64,8 @@ pub struct OpenApi {
     /// v3 documents sorted by key.
     docs: Vec<Doc>,
     v2: Doc,
+    /// The same Swagger document as gnostic protobuf, for client-go.
+    v2_proto: Doc,
     last_modified: String,
 }
 
@@ -133,7 +143,10 @@ impl OpenApi {
         }
         docs.sort_by(|a, b| a.key.cmp(&b.key));
 
-        let v2 = Doc::new("v2".into(), v2_document(v2_paths, &defs));
+        let v2_value = v2_document(v2_paths, &defs);
+        let v2 = Doc::new("v2".into(), serde_json::to_vec(&v2_value).unwrap_or_default());
+        let v2_proto = Doc::new("v2".into(), proto::encode_document(&v2_value));
+        drop(v2_value);
         let mut index = Map::new();
         for d in &docs {
             index.insert(
@@ -142,7 +155,7 @@ impl OpenApi {
             );
         }
         let index = serde_json::to_vec(&json!({"paths": index})).unwrap_or_default();
-        OpenApi { index, docs, v2, last_modified: http_date(SystemTime::now(), "GMT") }
+        OpenApi { index, docs, v2, v2_proto, last_modified: http_date(SystemTime::now(), "GMT") }
     }
 
     /// Serve a request under `/openapi/`; `None` for any other path.
@@ -189,13 +202,22 @@ impl OpenApi {
     }
 
     fn serve_v2(&self, req: &Request) -> Reply {
-        if !accepts(req, &["application/json", "application/*"]) {
-            // Only JSON is generated. client-go asks for protobuf only and, on 406,
-            // falls back to its legacy path (kubectl <= 1.26; 1.27+ uses v3).
+        let proto = req.header("accept").and_then(|a| {
+            a.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).find_map(|m| {
+                PROTO_V2.iter().find(|p| p.eq_ignore_ascii_case(m))
+            })
+        });
+        // Answered with the dot form whatever was asked: `@` is not valid in a
+        // media type and client-go's Content-Type parser rejects it.
+        let (doc, content_type) = if proto.is_some() {
+            (&self.v2_proto, PROTO_V2[1])
+        } else if accepts(req, &["application/json", "application/*"]) {
+            (&self.v2, "application/json")
+        } else {
             return not_acceptable();
-        }
-        let reply = Reply::new(200, "application/json", Vec::new()).header("Cache-Control", "no-cache, private");
-        self.with_body(reply, &self.v2, req).header("Vary", "Accept")
+        };
+        let reply = Reply::new(200, content_type, Vec::new()).header("Cache-Control", "no-cache, private");
+        self.with_body(reply, doc, req).header("Vary", "Accept")
     }
 
     /// Body, ETag and Last-Modified, or a 304 when the client has these bytes.
@@ -226,9 +248,14 @@ impl OpenApi {
         &self.v2.bytes
     }
 
+    /// The Swagger 2.0 document as gnostic protobuf.
+    pub fn v2_protobuf(&self) -> &[u8] {
+        &self.v2_proto.bytes
+    }
+
     /// Total bytes held (index + documents), for resource accounting.
     pub fn size(&self) -> usize {
-        self.index.len() + self.v2.bytes.len() + self.docs.iter().map(|d| d.bytes.len()).sum::<usize>()
+        self.index.len() + self.v2.bytes.len() + self.v2_proto.bytes.len() + self.docs.iter().map(|d| d.bytes.len()).sum::<usize>()
     }
 }
 
@@ -319,7 +346,7 @@ fn wrap_ref_siblings(v: &mut Value) {
 }
 
 /// The Swagger 2.0 document: all paths, the definitions they reach.
-fn v2_document(paths: Map<String, Value>, defs: &Defs) -> Vec<u8> {
+fn v2_document(paths: Map<String, Value>, defs: &Defs) -> Value {
     let paths = Value::Object(paths);
     let mut refs = Vec::new();
     defs::collect_refs(&paths, &mut refs);
@@ -334,7 +361,7 @@ fn v2_document(paths: Map<String, Value>, defs: &Defs) -> Vec<u8> {
             (name.to_string(), s)
         })
         .collect();
-    let doc = json!({
+    json!({
         "swagger": "2.0",
         "info": {"title": "Kubernetes", "version": INFO_VERSION},
         "paths": paths,
@@ -344,8 +371,7 @@ fn v2_document(paths: Map<String, Value>, defs: &Defs) -> Vec<u8> {
             "name": "authorization", "in": "header",
         }},
         "security": [{"BearerToken": []}],
-    });
-    serde_json::to_vec(&doc).unwrap_or_default()
+    })
 }
 
 fn collect_v2_refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {

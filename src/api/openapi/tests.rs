@@ -225,8 +225,13 @@ fn v2_is_swagger_with_definitions() {
     let text = String::from_utf8(r.body).unwrap();
     assert!(!text.contains("#/components/"));
 
-    // kubectl <= 1.26 asks for protobuf only: not generated, so 406.
-    let r = get("/openapi/v2", &[], &[("accept", "application/com.github.proto-openapiv2.v2.v2.0.0+protobuf")]);
+    // client-go asks for protobuf only.
+    let r = get("/openapi/v2", &[], &[("accept", PROTO_V2[0])]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.get_header("content-type"), Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"));
+    assert_eq!(r.body, API.v2_protobuf());
+    assert_eq!(r.body[0], 0x0A); // field 1 (swagger), length-delimited
+    let r = get("/openapi/v2", &[], &[("accept", "application/xml")]);
     assert_eq!(r.status, 406);
     // Conditional GET.
     let r = get("/openapi/v2", &[], &[("if-none-match", &etag)]);
@@ -248,7 +253,7 @@ fn measure() {
     let t = std::time::Instant::now();
     let api = OpenApi::build(registry());
     println!("build: {:?}, total {} bytes", t.elapsed(), api.size());
-    println!("index {} bytes, v2 {} bytes", api.index().len(), api.v2().len());
+    println!("index {} bytes, v2 {} bytes, v2 protobuf {} bytes", api.index().len(), api.v2().len(), api.v2_protobuf().len());
     for d in &api.docs {
         println!("{}: {} bytes", d.key, d.bytes.len());
     }
@@ -257,8 +262,86 @@ fn measure() {
     println!("schema index: {:?}", t.elapsed());
     if let Ok(dir) = std::env::var("OPENAPI_DUMP") {
         std::fs::write(format!("{dir}/v2.json"), api.v2()).unwrap();
+        std::fs::write(format!("{dir}/v2.pb"), api.v2_protobuf()).unwrap();
         for d in &api.docs {
             std::fs::write(format!("{dir}/{}.json", d.key.replace('/', "_")), &d.bytes).unwrap();
         }
+    }
+}
+
+/// A throwaway server for trying real kubectl against these documents before
+/// the router is wired: serves `/openapi/*` through [`OpenApi::handle`] and
+/// stubs just enough discovery and object calls for `kubectl explain` and
+/// `kubectl apply`. Run with
+/// `K2D_OPENAPI_PROBE=127.0.0.1:18099 cargo test probe_server -- --ignored`.
+#[test]
+#[ignore = "manual: serves kubectl for K2D_OPENAPI_PROBE_SECS seconds"]
+fn probe_server() {
+    let addr = std::env::var("K2D_OPENAPI_PROBE").unwrap_or_else(|_| "127.0.0.1:18099".into());
+    let secs: u64 = std::env::var("K2D_OPENAPI_PROBE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let server = tiny_http::Server::http(&addr).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(Some(mut rq)) = server.recv_timeout(left) else { break };
+        let (path, query) = rq.url().split_once('?').map_or((rq.url().to_string(), String::new()), |(p, q)| (p.into(), q.into()));
+        let mut body = Vec::new();
+        let _ = std::io::Read::read_to_end(rq.as_reader(), &mut body);
+        let req = Request {
+            method: rq.method().to_string(),
+            path: path.clone(),
+            query: query
+                .split('&')
+                .filter(|s| !s.is_empty())
+                .map(|kv| kv.split_once('=').map_or((kv.into(), String::new()), |(k, v)| (k.into(), v.into())))
+                .collect(),
+            headers: rq.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.to_string())).collect(),
+            body,
+        };
+        let reply = API.handle(&req).unwrap_or_else(|| probe_stub(&req));
+        eprintln!("{} {}?{} -> {}", req.method, req.path, query, reply.status);
+        let mut resp = tiny_http::Response::from_data(reply.body.clone()).with_status_code(reply.status);
+        for (k, v) in &reply.headers {
+            resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+        }
+        let _ = rq.respond(resp);
+    }
+}
+
+#[cfg(test)]
+fn probe_stub(req: &Request) -> Reply {
+    let resources = |group: &str, version: &str| {
+        let rs: Vec<Value> = registry()
+            .iter()
+            .filter(|r| r.group == group && r.version == version)
+            .map(|r| json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": r.verbs, "shortNames": r.short_names}))
+            .collect();
+        let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+        Reply::json(200, &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}))
+    };
+    let status = |code: u16, reason: &str, msg: &str| {
+        Reply::json(code, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": msg, "reason": reason, "code": code}))
+    };
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/version") => Reply::json(200, &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0"})),
+        ("GET", "/api") => Reply::json(200, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})),
+        ("GET", "/apis") => Reply::json(200, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": "events.k8s.io", "versions": [{"groupVersion": "events.k8s.io/v1", "version": "v1"}],
+             "preferredVersion": {"groupVersion": "events.k8s.io/v1", "version": "v1"}}]})),
+        ("GET", "/api/v1") => resources("", "v1"),
+        ("GET", "/apis/events.k8s.io/v1") => resources("events.k8s.io", "v1"),
+        ("GET", "/api/v1/namespaces/default") => {
+            Reply::json(200, &json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "default"}}))
+        }
+        ("POST", "/api/v1/namespaces/default/configmaps") => {
+            let obj: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            let decoded = crate::kinds::configmap::CONFIGMAPS.behavior.decode(&obj).unwrap();
+            if req.param("fieldValidation") == Some("Strict") && !decoded.unknown.is_empty() {
+                let fields: Vec<String> = decoded.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                return status(400, "BadRequest", &format!("strict decoding error: {}", fields.join(", ")));
+            }
+            Reply::json(201, &decoded.object)
+        }
+        ("GET", _) => status(404, "NotFound", "not found"),
+        _ => status(405, "MethodNotAllowed", "method not allowed"),
     }
 }
