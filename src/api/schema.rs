@@ -94,7 +94,8 @@ impl SchemaIndex {
     }
 
     pub(crate) fn from_defs(defs: &Defs, registry: &[&ResourceType]) -> SchemaIndex {
-        let by_name: HashMap<String, u32> = defs.map.keys().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
+        let by_name: HashMap<String, u32> =
+            defs.map.keys().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
         let defs_vec = defs.map.values().map(|s| index_def(s, &by_name)).collect();
         let roots = registry
             .iter()
@@ -164,7 +165,8 @@ fn index_def(schema: &Value, by_name: &HashMap<String, u32>) -> Def {
             props
                 .iter()
                 .filter_map(|(name, s)| {
-                    let field = Field { meta: FieldMeta::from_schema(s), target: target(s, by_name) };
+                    let field =
+                        Field { meta: FieldMeta::from_schema(s), target: target(s, by_name) };
                     let keep = !field.meta.is_empty() || !matches!(field.target, Target::Leaf);
                     keep.then(|| (name.clone(), field))
                 })
@@ -172,7 +174,10 @@ fn index_def(schema: &Value, by_name: &HashMap<String, u32>) -> Def {
         })
         .unwrap_or_default();
     fields.sort_by(|a, b| a.0.cmp(&b.0));
-    Def { map_type: schema.get("x-kubernetes-map-type").and_then(Value::as_str).map(str::to_string), fields }
+    Def {
+        map_type: schema.get("x-kubernetes-map-type").and_then(Value::as_str).map(str::to_string),
+        fields,
+    }
 }
 
 fn target(s: &Value, by_name: &HashMap<String, u32>) -> Target {
@@ -199,10 +204,10 @@ pub fn global() -> &'static SchemaIndex {
 /// Kinds not yet in the registry, for tests of generation and lookup.
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use serde_json::Value;
     use crate::kinds::{ALL_VERBS, Behavior, ResourceType, typed};
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Pod;
+    use serde_json::Value;
 
     struct PodKind;
     impl Behavior for PodKind {
@@ -251,7 +256,6 @@ pub(crate) mod tests_support {
         storage: "deployments",
         behavior: &DeploymentKind,
     };
-
 }
 
 #[cfg(test)]

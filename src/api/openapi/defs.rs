@@ -74,7 +74,10 @@ pub(crate) struct Defs {
 
 impl Defs {
     /// Definitions reachable from `roots`, in name order.
-    pub fn closure<'a>(&'a self, roots: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, &'a Value> {
+    pub fn closure<'a>(
+        &'a self,
+        roots: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<&'a str, &'a Value> {
         let mut out = BTreeMap::new();
         let mut todo: Vec<&str> = roots.into_iter().collect();
         while let Some(name) = todo.pop() {
@@ -155,7 +158,11 @@ pub(crate) fn generate(registry: &[&ResourceType]) -> Defs {
     g.subschema_for::<meta::APIGroup>();
     g.subschema_for::<k8s_openapi::apimachinery::pkg::version::Info>();
     for k in ["APIVersions", "APIGroupList", "APIGroup"] {
-        push_gvk(&mut gvks, &format!("io.k8s.apimachinery.pkg.apis.meta.v1.{k}"), Gvk::new("", "v1", k));
+        push_gvk(
+            &mut gvks,
+            &format!("io.k8s.apimachinery.pkg.apis.meta.v1.{k}"),
+            Gvk::new("", "v1", k),
+        );
     }
     push_gvk(&mut gvks, STATUS, Gvk::new("", "v1", "Status"));
     push_gvk(&mut gvks, API_RESOURCE_LIST, Gvk::new("", "v1", "APIResourceList"));
@@ -254,7 +261,10 @@ fn complete(name: &str, schema: &mut Value, gvks: &[Gvk]) {
                 set("x-kubernetes-list-type", list_type.into());
             }
             if !map_keys.is_empty() {
-                set("x-kubernetes-list-map-keys", map_keys.iter().map(|k| Value::from(*k)).collect());
+                set(
+                    "x-kubernetes-list-map-keys",
+                    map_keys.iter().map(|k| Value::from(*k)).collect(),
+                );
             }
             if !map_type.is_empty() {
                 set("x-kubernetes-map-type", map_type.into());

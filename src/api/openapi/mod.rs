@@ -203,9 +203,9 @@ impl OpenApi {
 
     fn serve_v2(&self, req: &Request) -> Reply {
         let proto = req.header("accept").and_then(|a| {
-            a.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).find_map(|m| {
-                PROTO_V2.iter().find(|p| p.eq_ignore_ascii_case(m))
-            })
+            a.split(',')
+                .map(|t| t.split(';').next().unwrap_or("").trim())
+                .find_map(|m| PROTO_V2.iter().find(|p| p.eq_ignore_ascii_case(m)))
         });
         // Answered with the dot form whatever was asked: `@` is not valid in a
         // media type and client-go's Content-Type parser rejects it.
@@ -216,14 +216,16 @@ impl OpenApi {
         } else {
             return not_acceptable();
         };
-        let reply = Reply::new(200, content_type, Vec::new()).header("Cache-Control", "no-cache, private");
+        let reply =
+            Reply::new(200, content_type, Vec::new()).header("Cache-Control", "no-cache, private");
         self.with_body(reply, doc, req).header("Vary", "Accept")
     }
 
     /// Body, ETag and Last-Modified, or a 304 when the client has these bytes.
     fn with_body(&self, mut reply: Reply, doc: &Doc, req: &Request) -> Reply {
         let etag = doc.etag();
-        let fresh = req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+        let fresh =
+            req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
         if fresh {
             reply.status = 304;
         } else {
@@ -255,7 +257,10 @@ impl OpenApi {
 
     /// Total bytes held (index + documents), for resource accounting.
     pub fn size(&self) -> usize {
-        self.index.len() + self.v2.bytes.len() + self.v2_proto.bytes.len() + self.docs.iter().map(|d| d.bytes.len()).sum::<usize>()
+        self.index.len()
+            + self.v2.bytes.len()
+            + self.v2_proto.bytes.len()
+            + self.docs.iter().map(|d| d.bytes.len()).sum::<usize>()
     }
 }
 
@@ -440,7 +445,8 @@ fn http_date(t: SystemTime, zone: &str) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} {zone}",
         DAYS[days.rem_euclid(7) as usize],

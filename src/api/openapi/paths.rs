@@ -6,7 +6,9 @@
 //! PATCH parameters of an operation whose `x-kubernetes-group-version-kind`
 //! matches the object it is about to send).
 
-use super::defs::{API_RESOURCE_LIST, DELETE_OPTIONS, Defs, Gvk, PATCH, REF_PREFIX, STATUS, WATCH_EVENT};
+use super::defs::{
+    API_RESOURCE_LIST, DELETE_OPTIONS, Defs, Gvk, PATCH, REF_PREFIX, STATUS, WATCH_EVENT,
+};
 use crate::kinds::ResourceType;
 use serde_json::{Map, Value, json};
 
@@ -26,7 +28,9 @@ enum Media {
 impl Media {
     fn v3(self) -> &'static [&'static str] {
         match self {
-            Media::Object => &["application/json", "application/vnd.kubernetes.protobuf", "application/yaml"],
+            Media::Object => {
+                &["application/json", "application/vnd.kubernetes.protobuf", "application/yaml"]
+            }
             Media::Stream => &[
                 "application/json",
                 "application/json;stream=watch",
@@ -34,14 +38,21 @@ impl Media {
                 "application/vnd.kubernetes.protobuf;stream=watch",
                 "application/yaml",
             ],
-            Media::Text => &["application/json", "application/vnd.kubernetes.protobuf", "application/yaml", "text/plain"],
+            Media::Text => &[
+                "application/json",
+                "application/vnd.kubernetes.protobuf",
+                "application/yaml",
+                "text/plain",
+            ],
             Media::Any => &["*/*"],
         }
     }
 
     fn v2(self) -> &'static [&'static str] {
         match self {
-            Media::Object => &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
+            Media::Object => {
+                &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]
+            }
             Media::Stream => &[
                 "application/json",
                 "application/yaml",
@@ -49,7 +60,12 @@ impl Media {
                 "application/json;stream=watch",
                 "application/vnd.kubernetes.protobuf;stream=watch",
             ],
-            Media::Text => &["text/plain", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
+            Media::Text => &[
+                "text/plain",
+                "application/json",
+                "application/yaml",
+                "application/vnd.kubernetes.protobuf",
+            ],
             Media::Any => &["*/*"],
         }
     }
@@ -230,7 +246,12 @@ pub(crate) fn gv_prefix(group: &str, version: &str) -> String {
 }
 
 /// Every path of one group-version.
-fn path_items(group: &str, version: &str, members: &[(&ResourceType, &str)], defs: &Defs) -> Vec<PathItem> {
+fn path_items(
+    group: &str,
+    version: &str,
+    members: &[(&ResourceType, &str)],
+    defs: &Defs,
+) -> Vec<PathItem> {
     let prefix = gv_prefix(group, version);
     let gv_id = format!("{}{}", group_word(group, true), capitalize(version));
     let mut items = vec![PathItem {
@@ -255,37 +276,52 @@ fn path_items(group: &str, version: &str, members: &[(&ResourceType, &str)], def
     items
 }
 
-fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs: &Defs, items: &mut Vec<PathItem>) {
+fn resource_items(
+    rt: &ResourceType,
+    root: &str,
+    prefix: &str,
+    gv_id: &str,
+    defs: &Defs,
+    items: &mut Vec<PathItem>,
+) {
     let kind = rt.kind;
     let gvk = Gvk::new(rt.group, rt.version, kind);
     let has = |v: &str| rt.verbs.contains(&v);
-    let (ns_path, ns_id) = if rt.namespaced { ("/namespaces/{namespace}", "Namespaced") } else { ("", "") };
+    let (ns_path, ns_id) =
+        if rt.namespaced { ("/namespaces/{namespace}", "Namespaced") } else { ("", "") };
     let obj = Body::Def(root.to_string());
     let list = Body::Def(format!("{root}List"));
     let ns_params = |extra: &[&'static str]| {
         let mut p: Vec<Param> = extra.iter().map(|n| q(n)).collect();
         p.push(q("pretty"));
         if rt.namespaced {
-            p.push(path_param("namespace", "object name and auth scope, such as for teams and projects".into()));
+            p.push(path_param(
+                "namespace",
+                "object name and auth scope, such as for teams and projects".into(),
+            ));
         }
         p
     };
     let name_param = || path_param("name", format!("name of the {kind}"));
-    let op = |method, id: String, description: String, action, params, request, codes, body, media| Op {
-        method,
-        id,
-        description,
-        action,
-        gvk: gvk.clone(),
-        params,
-        request,
-        codes,
-        body,
-        media,
-    };
+    let op =
+        |method, id: String, description: String, action, params, request, codes, body, media| Op {
+            method,
+            id,
+            description,
+            action,
+            gvk: gvk.clone(),
+            params,
+            request,
+            codes,
+            body,
+            media,
+        };
     let kind_body = |required| Some(Request { body: obj.clone(), types: &["*/*"], required });
-    let patch_body = || Some(Request { body: Body::Def(PATCH.into()), types: PATCH_TYPES_V3, required: true });
-    let delete_body = || Some(Request { body: Body::Def(DELETE_OPTIONS.into()), types: &["*/*"], required: false });
+    let patch_body =
+        || Some(Request { body: Body::Def(PATCH.into()), types: PATCH_TYPES_V3, required: true });
+    let delete_body = || {
+        Some(Request { body: Body::Def(DELETE_OPTIONS.into()), types: &["*/*"], required: false })
+    };
 
     // Collection.
     let mut ops = Vec::new();
@@ -478,7 +514,9 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
             )),
             "exec" | "attach" | "portforward" | "proxy" => {
                 let (options, params): (&str, &[&'static str]) = match sub {
-                    "exec" => ("Exec", &["command", "container", "stderr", "stdin", "stdout", "tty"]),
+                    "exec" => {
+                        ("Exec", &["command", "container", "stderr", "stdin", "stdout", "tty"])
+                    }
                     "attach" => ("Attach", &["container", "stderr", "stdin", "stdout", "tty"]),
                     "portforward" => ("PortForward", &["ports"]),
                     _ => ("Proxy", &["path"]),
@@ -492,7 +530,10 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
                     let mut p: Vec<Param> = params.iter().map(|n| q(n)).collect();
                     p.push(name_param());
                     if rt.namespaced {
-                        p.push(path_param("namespace", "object name and auth scope, such as for teams and projects".into()));
+                        p.push(path_param(
+                            "namespace",
+                            "object name and auth scope, such as for teams and projects".into(),
+                        ));
                     }
                     let mut o = op(
                         m,
@@ -545,7 +586,8 @@ fn resource_items(rt: &ResourceType, root: &str, prefix: &str, gv_id: &str, defs
                     Some(s) => (Body::Def(s.definition.clone()), s.gvk.clone()),
                     None => (obj.clone(), gvk.clone()),
                 };
-                let body_req = |b: &Body| Some(Request { body: b.clone(), types: &["*/*"], required: true });
+                let body_req =
+                    |b: &Body| Some(Request { body: b.clone(), types: &["*/*"], required: true });
                 let mut list = vec![
                     op(
                         "get",
@@ -636,15 +678,22 @@ fn split_params(item: &PathItem) -> (Vec<&Param>, Vec<Vec<&Param>>) {
     let first = &item.ops[0].params;
     let mut common: Vec<&Param> = first
         .iter()
-        .filter(|p| item.ops.iter().all(|o| o.params.iter().any(|x| x.name == p.name && x.in_path == p.in_path)))
+        .filter(|p| {
+            item.ops
+                .iter()
+                .all(|o| o.params.iter().any(|x| x.name == p.name && x.in_path == p.in_path))
+        })
         .collect();
     common.sort_by_key(|p| p.name);
     let per_op = item
         .ops
         .iter()
         .map(|o| {
-            let mut v: Vec<&Param> =
-                o.params.iter().filter(|p| !common.iter().any(|c| c.name == p.name && c.in_path == p.in_path)).collect();
+            let mut v: Vec<&Param> = o
+                .params
+                .iter()
+                .filter(|p| !common.iter().any(|c| c.name == p.name && c.in_path == p.in_path))
+                .collect();
             v.sort_by_key(|p| p.name);
             v
         })
@@ -653,7 +702,12 @@ fn split_params(item: &PathItem) -> (Vec<&Param>, Vec<Vec<&Param>>) {
 }
 
 /// The `paths` object of a group-version's OpenAPI v3 document.
-pub(crate) fn v3_paths(group: &str, version: &str, members: &[(&ResourceType, &str)], defs: &Defs) -> Value {
+pub(crate) fn v3_paths(
+    group: &str,
+    version: &str,
+    members: &[(&ResourceType, &str)],
+    defs: &Defs,
+) -> Value {
     let tag = tag(group, version);
     let mut paths = Map::new();
     for item in path_items(group, version, members, defs) {
@@ -668,8 +722,11 @@ pub(crate) fn v3_paths(group: &str, version: &str, members: &[(&ResourceType, &s
                 m.insert("parameters".into(), params.iter().map(|p| v3_param(p)).collect());
             }
             if let Some(r) = &o.request {
-                let content: Map<String, Value> =
-                    r.types.iter().map(|t| (t.to_string(), json!({"schema": r.body.schema(REF_PREFIX)}))).collect();
+                let content: Map<String, Value> = r
+                    .types
+                    .iter()
+                    .map(|t| (t.to_string(), json!({"schema": r.body.schema(REF_PREFIX)})))
+                    .collect();
                 let mut rb = Map::new();
                 rb.insert("content".into(), content.into());
                 if r.required {
@@ -679,9 +736,14 @@ pub(crate) fn v3_paths(group: &str, version: &str, members: &[(&ResourceType, &s
             }
             let mut responses = Map::new();
             for (code, desc) in o.codes {
-                let content: Map<String, Value> =
-                    o.media.v3().iter().map(|t| (t.to_string(), json!({"schema": o.body.schema(REF_PREFIX)}))).collect();
-                responses.insert(code.to_string(), json!({"description": desc, "content": content}));
+                let content: Map<String, Value> = o
+                    .media
+                    .v3()
+                    .iter()
+                    .map(|t| (t.to_string(), json!({"schema": o.body.schema(REF_PREFIX)})))
+                    .collect();
+                responses
+                    .insert(code.to_string(), json!({"description": desc, "content": content}));
             }
             responses.insert("401".into(), json!({"description": "Unauthorized"}));
             m.insert("responses".into(), responses.into());
@@ -753,7 +815,10 @@ pub(crate) fn v2_paths(
             }
             let mut responses = Map::new();
             for (code, desc) in o.codes {
-                responses.insert(code.to_string(), json!({"description": desc, "schema": o.body.schema(V2_PREFIX)}));
+                responses.insert(
+                    code.to_string(),
+                    json!({"description": desc, "schema": o.body.schema(V2_PREFIX)}),
+                );
             }
             responses.insert("401".into(), json!({"description": "Unauthorized"}));
             m.insert("responses".into(), responses.into());
@@ -801,8 +866,14 @@ fn query_doc(name: &str) -> (&'static str, &'static str) {
             "string",
             "The continue token of a previous chunked list call, to retrieve the next chunk. An expired token is answered with 410 ResourceExpired. Not supported when watch is true.",
         ),
-        "fieldSelector" => ("string", "A selector to restrict the list of returned objects by their fields. Defaults to everything."),
-        "labelSelector" => ("string", "A selector to restrict the list of returned objects by their labels. Defaults to everything."),
+        "fieldSelector" => (
+            "string",
+            "A selector to restrict the list of returned objects by their fields. Defaults to everything.",
+        ),
+        "labelSelector" => (
+            "string",
+            "A selector to restrict the list of returned objects by their labels. Defaults to everything.",
+        ),
         "limit" => (
             "integer",
             "limit is a maximum number of responses to return for a list call. If more items exist, the list metadata carries a `continue` token for the next chunk. Not supported if watch is true.",
@@ -859,26 +930,50 @@ fn query_doc(name: &str) -> (&'static str, &'static str) {
             "string",
             "Whether and how garbage collection will be performed. Either this field or OrphanDependents may be set, but not both. Acceptable values are: 'Orphan' - orphan the dependents; 'Background' - allow the garbage collector to delete the dependents in the background; 'Foreground' - a cascading policy that deletes all dependents in the foreground.",
         ),
-        "container" => ("string", "The container for which to stream logs, or to exec or attach to. Defaults to only container if there is one container in the pod."),
+        "container" => (
+            "string",
+            "The container for which to stream logs, or to exec or attach to. Defaults to only container if there is one container in the pod.",
+        ),
         "follow" => ("boolean", "Follow the log stream of the pod. Defaults to false."),
         "insecureSkipTLSVerifyBackend" => (
             "boolean",
             "insecureSkipTLSVerifyBackend indicates that the apiserver should not confirm the validity of the serving certificate of the backend it is connecting to.",
         ),
-        "limitBytes" => ("integer", "If set, the number of bytes to read from the server before terminating the log output."),
+        "limitBytes" => (
+            "integer",
+            "If set, the number of bytes to read from the server before terminating the log output.",
+        ),
         "previous" => ("boolean", "Return previous terminated container logs. Defaults to false."),
         "sinceSeconds" => (
             "integer",
             "A relative time in seconds before the current time from which to show logs. Only one of sinceSeconds or sinceTime may be specified.",
         ),
-        "stream" => ("string", "Specify which container log stream to return to the client. Acceptable values are \"All\", \"Stdout\" and \"Stderr\". Defaults to \"All\"."),
-        "tailLines" => ("integer", "If set, the number of lines from the end of the logs to show. If not specified, logs are shown from the creation of the container or sinceSeconds or sinceTime"),
-        "timestamps" => ("boolean", "If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log output. Defaults to false."),
-        "command" => ("string", "Command is the remote command to execute. argv array. Not executed within a shell."),
+        "stream" => (
+            "string",
+            "Specify which container log stream to return to the client. Acceptable values are \"All\", \"Stdout\" and \"Stderr\". Defaults to \"All\".",
+        ),
+        "tailLines" => (
+            "integer",
+            "If set, the number of lines from the end of the logs to show. If not specified, logs are shown from the creation of the container or sinceSeconds or sinceTime",
+        ),
+        "timestamps" => (
+            "boolean",
+            "If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log output. Defaults to false.",
+        ),
+        "command" => (
+            "string",
+            "Command is the remote command to execute. argv array. Not executed within a shell.",
+        ),
         "stderr" => ("boolean", "Redirect the standard error stream of the pod for this call."),
-        "stdin" => ("boolean", "Redirect the standard input stream of the pod for this call. Defaults to false."),
+        "stdin" => (
+            "boolean",
+            "Redirect the standard input stream of the pod for this call. Defaults to false.",
+        ),
         "stdout" => ("boolean", "Redirect the standard output stream of the pod for this call."),
-        "tty" => ("boolean", "TTY if true indicates that a tty will be allocated for the exec call. Defaults to false."),
+        "tty" => (
+            "boolean",
+            "TTY if true indicates that a tty will be allocated for the exec call. Defaults to false.",
+        ),
         "ports" => ("integer", "List of ports to forward Required when using WebSockets"),
         "path" => ("string", "Path is the URL path to use for the current proxy request."),
         _ => ("string", ""),
@@ -887,7 +982,13 @@ fn query_doc(name: &str) -> (&'static str, &'static str) {
 
 /// A path with a single `GET` answering `def` (the discovery documents), as
 /// `(path, v3 path item, v2 path item)`.
-pub(crate) fn discovery_get(path: &str, tag: &str, id: &str, description: &str, def: &str) -> (String, Value, Value) {
+pub(crate) fn discovery_get(
+    path: &str,
+    tag: &str,
+    id: &str,
+    description: &str,
+    def: &str,
+) -> (String, Value, Value) {
     let content: Map<String, Value> = Media::Object
         .v3()
         .iter()

@@ -65,7 +65,15 @@ pub(crate) fn encode_document(doc: &Value) -> Vec<u8> {
 
 fn path_item(item: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    for (method, field) in [("get", 2), ("put", 3), ("post", 4), ("delete", 5), ("options", 6), ("head", 7), ("patch", 8)] {
+    for (method, field) in [
+        ("get", 2),
+        ("put", 3),
+        ("post", 4),
+        ("delete", 5),
+        ("options", 6),
+        ("head", 7),
+        ("patch", 8),
+    ] {
         if let Some(op) = item.get(method) {
             message(&mut out, field, &operation(op));
         }
@@ -254,18 +262,23 @@ mod tests {
         let mut out = Vec::new();
         varint(&mut out, 300);
         assert_eq!(out, [0xAC, 0x02]);
-        let doc = encode_document(&json!({"swagger": "2.0", "info": {"title": "K", "version": "1"}}));
+        let doc =
+            encode_document(&json!({"swagger": "2.0", "info": {"title": "K", "version": "1"}}));
         // field 1 "2.0", field 2 { field 1 "K", field 2 "1" }
         assert_eq!(doc, [0x0A, 3, b'2', b'.', b'0', 0x12, 6, 0x0A, 1, b'K', 0x12, 1, b'1']);
     }
 
     #[test]
     fn query_and_path_parameters_use_their_own_numbers() {
-        let q = parameters_item(&json!({"name": "watch", "in": "query", "type": "boolean", "uniqueItems": true}));
+        let q = parameters_item(
+            &json!({"name": "watch", "in": "query", "type": "boolean", "uniqueItems": true}),
+        );
         // ParametersItem{1: Parameter{2: NonBodyParameter{3: Query{...}}}}
         assert_eq!(&q[..6], &[0x0A, q[1], 0x12, q[3], 0x1A, q[5]]);
         assert!(q.windows(2).any(|w| w == [0xA0, 0x01])); // unique_items = 20, varint
-        let p = parameters_item(&json!({"name": "name", "in": "path", "type": "string", "required": true}));
+        let p = parameters_item(
+            &json!({"name": "name", "in": "path", "type": "string", "required": true}),
+        );
         assert_eq!(p[4], 0x22); // PathParameterSubSchema = 4
         assert_eq!(&p[6..8], &[0x08, 0x01]); // required = 1
     }

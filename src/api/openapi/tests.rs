@@ -38,7 +38,10 @@ fn index_lists_every_registered_group_version() {
     for k in ["api", "apis", "version", "apis/events.k8s.io"] {
         assert!(paths.contains_key(k), "{k}");
     }
-    assert!(get("/openapi/v3", &[], &[]).get_header("content-type") == Some("text/plain; charset=utf-8"));
+    assert!(
+        get("/openapi/v3", &[], &[]).get_header("content-type")
+            == Some("text/plain; charset=utf-8")
+    );
 }
 
 #[test]
@@ -64,7 +67,10 @@ fn hashes_match_the_served_bytes() {
 #[test]
 fn known_sha512() {
     // SHA-512("abc"), FIPS 180-2 appendix C.
-    assert!(sha512_hex(b"abc").starts_with("DDAF35A193617ABACC417349AE20413112E6FA4E89A97EA20A9EEEE64B55D39A"));
+    assert!(
+        sha512_hex(b"abc")
+            .starts_with("DDAF35A193617ABACC417349AE20413112E6FA4E89A97EA20A9EEEE64B55D39A")
+    );
 }
 
 #[test]
@@ -98,11 +104,17 @@ fn configmap_schema() {
     let cm = &d["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"];
     assert_eq!(cm["properties"]["data"]["type"], "object");
     assert_eq!(cm["properties"]["data"]["additionalProperties"]["type"], "string");
-    assert_eq!(cm["x-kubernetes-group-version-kind"], json!([{"group": "", "kind": "ConfigMap", "version": "v1"}]));
+    assert_eq!(
+        cm["x-kubernetes-group-version-kind"],
+        json!([{"group": "", "kind": "ConfigMap", "version": "v1"}])
+    );
     assert!(cm.get("required").is_none(), "metadata must not be required");
     // The description of a $ref field survives through allOf (OpenAPI 3.0).
     let meta = &cm["properties"]["metadata"];
-    assert_eq!(meta["allOf"][0]["$ref"], "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    assert_eq!(
+        meta["allOf"][0]["$ref"],
+        "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
     assert!(meta["description"].as_str().unwrap().starts_with("Standard object's metadata"));
     let list = &d["components"]["schemas"]["io.k8s.api.core.v1.ConfigMapList"];
     assert_eq!(list["x-kubernetes-group-version-kind"][0]["kind"], "ConfigMapList");
@@ -127,7 +139,8 @@ fn supports_field_validation(d: &Value, group: &str, version: &str, kind: &str) 
         if op["x-kubernetes-group-version-kind"] != gvk {
             return false;
         }
-        let params = op["parameters"].as_array().into_iter().chain(item["parameters"].as_array()).flatten();
+        let params =
+            op["parameters"].as_array().into_iter().chain(item["parameters"].as_array()).flatten();
         params.into_iter().any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
     })
 }
@@ -137,12 +150,24 @@ fn write_operations_carry_field_validation() {
     let d = doc("api/v1");
     let post = &d["paths"]["/api/v1/namespaces/{namespace}/configmaps"]["post"];
     assert_eq!(post["x-kubernetes-action"], "post");
-    let names: Vec<&str> = post["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = post["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["dryRun", "fieldManager", "fieldValidation"]);
     let patch = &d["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
-    let names: Vec<&str> = patch["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = patch["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["dryRun", "fieldManager", "fieldValidation", "force"]);
-    assert!(patch["requestBody"]["content"].get("application/strategic-merge-patch+json").is_some());
+    assert!(
+        patch["requestBody"]["content"].get("application/strategic-merge-patch+json").is_some()
+    );
     for rt in registry() {
         let key = paths::gv_prefix(rt.group, rt.version);
         let d = doc(key.trim_start_matches('/'));
@@ -157,16 +182,28 @@ fn operations_follow_the_registry() {
     let p = &d["paths"];
     // Namespaces have no deletecollection; their subresources are served.
     assert!(p["/api/v1/namespaces"].get("delete").is_none());
-    assert_eq!(p["/api/v1/namespaces/{name}/finalize"]["put"]["operationId"], "replaceCoreV1NamespaceFinalize");
-    assert_eq!(p["/api/v1/namespaces/{name}/status"]["patch"]["operationId"], "patchCoreV1NamespaceStatus");
+    assert_eq!(
+        p["/api/v1/namespaces/{name}/finalize"]["put"]["operationId"],
+        "replaceCoreV1NamespaceFinalize"
+    );
+    assert_eq!(
+        p["/api/v1/namespaces/{name}/status"]["patch"]["operationId"],
+        "patchCoreV1NamespaceStatus"
+    );
     let token = &p["/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"];
     assert_eq!(token["post"]["x-kubernetes-group-version-kind"]["kind"], "TokenRequest");
     assert!(d["components"]["schemas"].get("io.k8s.api.authentication.v1.TokenRequest").is_some());
     let list = &p["/api/v1/namespaces/{namespace}/configmaps"]["get"];
     assert_eq!(list["operationId"], "listCoreV1NamespacedConfigMap");
     assert!(list["responses"]["200"]["content"].get("application/json;stream=watch").is_some());
-    assert_eq!(p["/api/v1/configmaps"]["get"]["operationId"], "listCoreV1ConfigMapForAllNamespaces");
-    assert_eq!(p["/api/v1/watch/namespaces/{namespace}/configmaps/{name}"]["get"]["x-kubernetes-action"], "watch");
+    assert_eq!(
+        p["/api/v1/configmaps"]["get"]["operationId"],
+        "listCoreV1ConfigMapForAllNamespaces"
+    );
+    assert_eq!(
+        p["/api/v1/watch/namespaces/{namespace}/configmaps/{name}"]["get"]["x-kubernetes-action"],
+        "watch"
+    );
     // Path-level parameters are the ones every operation shares.
     let shared: Vec<&str> = p["/api/v1/namespaces/{namespace}/configmaps/{name}"]["parameters"]
         .as_array()
@@ -195,16 +232,26 @@ fn subresources_of_future_kinds() {
     let exec = &p["/api/v1/namespaces/{namespace}/pods/{name}/exec"];
     assert_eq!(exec["get"]["x-kubernetes-group-version-kind"]["kind"], "PodExecOptions");
     assert_eq!(exec["post"]["operationId"], "connectCoreV1PostNamespacedPodExec");
-    assert_eq!(p["/api/v1/namespaces/{namespace}/pods/{name}/log"]["get"]["operationId"], "readCoreV1NamespacedPodLog");
+    assert_eq!(
+        p["/api/v1/namespaces/{namespace}/pods/{name}/log"]["get"]["operationId"],
+        "readCoreV1NamespacedPodLog"
+    );
     let ev = &p["/api/v1/namespaces/{namespace}/pods/{name}/eviction"]["post"];
-    assert_eq!(ev["x-kubernetes-group-version-kind"], json!({"group": "policy", "version": "v1", "kind": "Eviction"}));
+    assert_eq!(
+        ev["x-kubernetes-group-version-kind"],
+        json!({"group": "policy", "version": "v1", "kind": "Eviction"})
+    );
     // Pods return the object on delete.
     let del = &p["/api/v1/namespaces/{namespace}/pods/{name}"]["delete"]["responses"]["200"];
-    assert_eq!(del["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/io.k8s.api.core.v1.Pod");
+    assert_eq!(
+        del["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/io.k8s.api.core.v1.Pod"
+    );
     let q = &d["components"]["schemas"]["io.k8s.apimachinery.pkg.api.resource.Quantity"];
     assert_eq!(q["oneOf"], json!([{"type": "string"}, {"type": "number"}]));
     assert!(q.get("x-kubernetes-int-or-string").is_none() && q.get("type").is_none());
-    let containers = &d["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+    let containers =
+        &d["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
     assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
     assert_eq!(containers["x-kubernetes-list-map-keys"], json!(["name"]));
 }
@@ -218,7 +265,10 @@ fn v2_is_swagger_with_definitions() {
     let v: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["swagger"], "2.0");
     let cm = &v["definitions"]["io.k8s.api.core.v1.ConfigMap"];
-    assert_eq!(cm["properties"]["metadata"]["$ref"], "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    assert_eq!(
+        cm["properties"]["metadata"]["$ref"],
+        "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+    );
     let patch = &v["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
     assert!(patch["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
     assert!(v["paths"].get("/apis/events.k8s.io/v1/namespaces/{namespace}/events").is_some());
@@ -228,7 +278,10 @@ fn v2_is_swagger_with_definitions() {
     // client-go asks for protobuf only.
     let r = get("/openapi/v2", &[], &[("accept", PROTO_V2[0])]);
     assert_eq!(r.status, 200);
-    assert_eq!(r.get_header("content-type"), Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf"));
+    assert_eq!(
+        r.get_header("content-type"),
+        Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+    );
     assert_eq!(r.body, API.v2_protobuf());
     assert_eq!(r.body[0], 0x0A); // field 1 (swagger), length-delimited
     let r = get("/openapi/v2", &[], &[("accept", "application/xml")]);
@@ -253,7 +306,12 @@ fn measure() {
     let t = std::time::Instant::now();
     let api = OpenApi::build(registry());
     println!("build: {:?}, total {} bytes", t.elapsed(), api.size());
-    println!("index {} bytes, v2 {} bytes, v2 protobuf {} bytes", api.index().len(), api.v2().len(), api.v2_protobuf().len());
+    println!(
+        "index {} bytes, v2 {} bytes, v2 protobuf {} bytes",
+        api.index().len(),
+        api.v2().len(),
+        api.v2_protobuf().len()
+    );
     for d in &api.docs {
         println!("{}: {} bytes", d.key, d.bytes.len());
     }
@@ -278,12 +336,16 @@ fn measure() {
 #[ignore = "manual: serves kubectl for K2D_OPENAPI_PROBE_SECS seconds"]
 fn probe_server() {
     let addr = std::env::var("K2D_OPENAPI_PROBE").unwrap_or_else(|_| "127.0.0.1:18099".into());
-    let secs: u64 = std::env::var("K2D_OPENAPI_PROBE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let secs: u64 =
+        std::env::var("K2D_OPENAPI_PROBE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     let server = tiny_http::Server::http(&addr).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
         let Ok(Some(mut rq)) = server.recv_timeout(left) else { break };
-        let (path, query) = rq.url().split_once('?').map_or((rq.url().to_string(), String::new()), |(p, q)| (p.into(), q.into()));
+        let (path, query) = rq
+            .url()
+            .split_once('?')
+            .map_or((rq.url().to_string(), String::new()), |(p, q)| (p.into(), q.into()));
         let mut body = Vec::new();
         let _ = std::io::Read::read_to_end(rq.as_reader(), &mut body);
         let req = Request {
@@ -292,14 +354,22 @@ fn probe_server() {
             query: query
                 .split('&')
                 .filter(|s| !s.is_empty())
-                .map(|kv| kv.split_once('=').map_or((kv.into(), String::new()), |(k, v)| (k.into(), v.into())))
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map_or((kv.into(), String::new()), |(k, v)| (k.into(), v.into()))
+                })
                 .collect(),
-            headers: rq.headers().iter().map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.to_string())).collect(),
+            headers: rq
+                .headers()
+                .iter()
+                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.to_string()))
+                .collect(),
             body,
         };
         let reply = API.handle(&req).unwrap_or_else(|| probe_stub(&req));
         eprintln!("{} {}?{} -> {}", req.method, req.path, query, reply.status);
-        let mut resp = tiny_http::Response::from_data(reply.body.clone()).with_status_code(reply.status);
+        let mut resp =
+            tiny_http::Response::from_data(reply.body.clone()).with_status_code(reply.status);
         for (k, v) in &reply.headers {
             resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
         }
@@ -316,28 +386,48 @@ fn probe_stub(req: &Request) -> Reply {
             .map(|r| json!({"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind, "verbs": r.verbs, "shortNames": r.short_names}))
             .collect();
         let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-        Reply::json(200, &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}))
+        Reply::json(
+            200,
+            &json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}),
+        )
     };
     let status = |code: u16, reason: &str, msg: &str| {
-        Reply::json(code, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": msg, "reason": reason, "code": code}))
+        Reply::json(
+            code,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": msg, "reason": reason, "code": code}),
+        )
     };
     match (req.method.as_str(), req.path.as_str()) {
-        ("GET", "/version") => Reply::json(200, &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0"})),
-        ("GET", "/api") => Reply::json(200, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []})),
-        ("GET", "/apis") => Reply::json(200, &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+        ("GET", "/version") => {
+            Reply::json(200, &json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0"}))
+        }
+        ("GET", "/api") => Reply::json(
+            200,
+            &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+        ),
+        ("GET", "/apis") => Reply::json(
+            200,
+            &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
             {"name": "events.k8s.io", "versions": [{"groupVersion": "events.k8s.io/v1", "version": "v1"}],
-             "preferredVersion": {"groupVersion": "events.k8s.io/v1", "version": "v1"}}]})),
+             "preferredVersion": {"groupVersion": "events.k8s.io/v1", "version": "v1"}}]}),
+        ),
         ("GET", "/api/v1") => resources("", "v1"),
         ("GET", "/apis/events.k8s.io/v1") => resources("events.k8s.io", "v1"),
-        ("GET", "/api/v1/namespaces/default") => {
-            Reply::json(200, &json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "default"}}))
-        }
+        ("GET", "/api/v1/namespaces/default") => Reply::json(
+            200,
+            &json!({"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "default"}}),
+        ),
         ("POST", "/api/v1/namespaces/default/configmaps") => {
             let obj: Value = serde_json::from_slice(&req.body).unwrap_or_default();
             let decoded = crate::kinds::configmap::CONFIGMAPS.behavior.decode(&obj).unwrap();
             if req.param("fieldValidation") == Some("Strict") && !decoded.unknown.is_empty() {
-                let fields: Vec<String> = decoded.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-                return status(400, "BadRequest", &format!("strict decoding error: {}", fields.join(", ")));
+                let fields: Vec<String> =
+                    decoded.unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+                return status(
+                    400,
+                    "BadRequest",
+                    &format!("strict decoding error: {}", fields.join(", ")),
+                );
             }
             Reply::json(201, &decoded.object)
         }
