@@ -234,8 +234,8 @@ fn admit(
 }
 
 /// Patch and apply metadata (merge keys, list types) for a kind.
-fn schema_meta(_rt: &ResourceType) -> Box<dyn crate::api::patch::SchemaMeta> {
-    Box::new(crate::api::patch::StaticMeta)
+fn schema_meta(rt: &'static ResourceType) -> Box<dyn crate::api::patch::SchemaMeta> {
+    Box::new(crate::api::schema::KindMeta { rt })
 }
 
 /// Namespaced writes need a live namespace (404 if missing, 403 if terminating).

@@ -11,9 +11,11 @@ pub mod http;
 pub mod kubeconfig;
 pub mod meta;
 pub mod negotiate;
+pub mod openapi;
 pub mod output;
 pub mod patch;
 pub mod router;
+pub mod schema;
 pub mod selector;
 pub mod server;
 pub mod table;
@@ -96,7 +98,7 @@ impl Api {
                     None => not_found_text(),
                 }
             }
-            Route::OpenApi => not_found_text(),
+            Route::OpenApi => openapi::global().handle(req).unwrap_or_else(not_found_text),
             Route::Kubeconfig => Reply::new(200, "application/yaml", self.kubeconfig.clone()),
             Route::NotFound => not_found_text(),
             Route::Resource(t) => {

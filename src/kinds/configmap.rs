@@ -28,6 +28,10 @@ impl Behavior for ConfigMapBehavior {
         typed::decode::<ConfigMap>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<ConfigMap>())
+    }
+
     fn columns(&self) -> &'static [Column] {
         COLUMNS
     }

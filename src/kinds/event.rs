@@ -44,6 +44,10 @@ impl Behavior for CoreEventBehavior {
         typed::decode::<k8s_openapi::api::core::v1::Event>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<k8s_openapi::api::core::v1::Event>())
+    }
+
     fn field(&self, obj: &Value, field: &str) -> Option<String> {
         let path: Vec<&str> = field.split('.').collect();
         match field {
@@ -98,6 +102,10 @@ struct EventsV1Behavior;
 impl Behavior for EventsV1Behavior {
     fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
         typed::decode::<k8s_openapi::api::events::v1::Event>(obj)
+    }
+
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<k8s_openapi::api::events::v1::Event>())
     }
 
     /// events.k8s.io names, mapped onto the stored core fields as Kubernetes'

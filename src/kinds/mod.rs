@@ -101,6 +101,13 @@ pub trait Behavior: Sync + Send {
     fn field_labels(&self) -> Option<&'static [&'static str]> {
         None
     }
+
+    /// The kind's OpenAPI schema as a `$ref` registered in `g` (k8s-openapi's
+    /// schemars impls name definitions like the real server, e.g.
+    /// `io.k8s.api.core.v1.ConfigMap`). `None` publishes a permissive object schema.
+    fn schema(&self, _g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        None
+    }
 }
 
 /// The name formats Kubernetes validates object names against.

@@ -28,6 +28,10 @@ impl Behavior for NamespaceBehavior {
         typed::decode::<Namespace>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<Namespace>())
+    }
+
     fn name_rule(&self) -> NameRule {
         NameRule::Label
     }

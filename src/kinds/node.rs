@@ -28,6 +28,10 @@ impl Behavior for NodeBehavior {
         typed::decode::<Node>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<Node>())
+    }
+
     fn has_status_subresource(&self) -> bool {
         true
     }

@@ -96,6 +96,10 @@ impl Behavior for PodBehavior {
         typed::decode::<Pod>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<Pod>())
+    }
+
     fn has_status_subresource(&self) -> bool {
         true
     }

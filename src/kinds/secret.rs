@@ -29,6 +29,10 @@ impl Behavior for SecretBehavior {
         typed::decode::<Secret>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<Secret>())
+    }
+
     fn columns(&self) -> &'static [Column] {
         COLUMNS
     }

@@ -28,6 +28,10 @@ impl Behavior for ServiceAccountBehavior {
         typed::decode::<ServiceAccount>(obj)
     }
 
+    fn schema(&self, g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
+        Some(g.subschema_for::<ServiceAccount>())
+    }
+
     fn columns(&self) -> &'static [Column] {
         COLUMNS
     }
