@@ -2,7 +2,7 @@
 //! start (and retried until Docker answers) so `kubectl get nodes` always
 //! reflects the host k2d runs on; labels and annotations users add survive.
 
-use crate::adapter::convert::node::node_from_docker;
+use crate::adapter::convert::node::{node_from_docker, node_images};
 use crate::adapter::docker::Docker;
 use crate::api::meta;
 use crate::store::{Change, Store};
@@ -38,7 +38,12 @@ fn describe(socket: &std::path::Path, advertise: Option<IpAddr>) -> Result<Value
     let docker = Docker::connect(socket).map_err(|e| e.to_string())?;
     let info = docker.info().map_err(|e| e.to_string())?;
     let version = docker.version().map_err(|e| e.to_string())?;
-    Ok(node_from_docker(&info, &version, advertise, KUBELET_VERSION))
+    let mut node = node_from_docker(&info, &version, advertise, KUBELET_VERSION);
+    match docker.get_json::<Value>("/images/json") {
+        Ok(images) => node["status"]["images"] = node_images(&images),
+        Err(e) => log::warn!("listing images for the Node: {e}"),
+    }
+    Ok(node)
 }
 
 /// Create the Node, or refresh its status and k2d's labels on an existing one.

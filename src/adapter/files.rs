@@ -99,10 +99,10 @@ impl FileStore {
                 symlink(Path::new(DATA_LINK).join(key), &link)?;
             }
         }
-        if let Some(old) = old_target {
-            if old != Path::new(&stamp) {
-                let _ = fs::remove_dir_all(dir.join(old));
-            }
+        if let Some(old) = old_target
+            && old != Path::new(&stamp)
+        {
+            let _ = fs::remove_dir_all(dir.join(old));
         }
         fs::File::open(&dir)?.sync_all()
     }

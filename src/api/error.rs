@@ -87,10 +87,6 @@ impl ApiError {
         ApiError::new(401, "Unauthorized", "Unauthorized")
     }
 
-    pub fn forbidden(message: impl Into<String>) -> ApiError {
-        ApiError::new(403, "Forbidden", message).with_details(Details::default())
-    }
-
     /// 404 for a named object: `configmaps "x" not found`. `resource` is the plural
     /// (with `.group` for non-core groups, as the real server prints it).
     pub fn not_found(resource: &str, name: &str) -> ApiError {
@@ -187,10 +183,6 @@ impl ApiError {
 
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(500, "InternalError", message)
-    }
-
-    pub fn timeout(message: impl Into<String>) -> ApiError {
-        ApiError::new(504, "Timeout", message)
     }
 
     /// The `Status` body for this error.

@@ -202,13 +202,13 @@ fn admit(
         }
     }
     rt.behavior.default(&mut obj);
-    if let Some(old) = old {
-        if rt.behavior.has_generation() {
-            let changed = rt.behavior.spec_fields().iter().any(|f| obj.get(*f) != old.get(*f));
-            if changed {
-                let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
-                obj["metadata"]["generation"] = json!(g);
-            }
+    if let Some(old) = old
+        && rt.behavior.has_generation()
+    {
+        let changed = rt.behavior.spec_fields().iter().any(|f| obj.get(*f) != old.get(*f));
+        if changed {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+            obj["metadata"]["generation"] = json!(g);
         }
     }
 
@@ -279,9 +279,9 @@ fn with_warnings(mut reply: Reply, warnings: &[String]) -> Reply {
 /// `POST .../<plural>`
 pub fn create(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     if t.name.is_some() {
-        return Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource"
-        )));
+        return Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource".to_string(),
+        ));
     }
     if t.rt.namespaced && t.namespace.is_none() {
         return Err(ApiError::unknown_resource());
@@ -513,10 +513,9 @@ pub fn patch(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
             let mut patched = patch::patch_object(ptype, cur, &req.body, &*schema_meta(rt))?;
             // A patch that leaves metadata.resourceVersion untouched is unconditional.
             if patched["metadata"].get("resourceVersion") == cur["metadata"].get("resourceVersion")
+                && let Some(m) = patched["metadata"].as_object_mut()
             {
-                if let Some(m) = patched["metadata"].as_object_mut() {
-                    m.shift_remove("resourceVersion");
-                }
+                m.shift_remove("resourceVersion");
             }
             Ok(patched)
         },
@@ -607,8 +606,8 @@ fn delete_one(
     let written = api.store.write(rt.storage, ns, name, opts.dry_run, |cur| {
         let Some(cur) = cur else { return Err(ApiError::not_found(&plural, name)) };
         let uid = cur["metadata"]["uid"].as_str().unwrap_or("");
-        if let Some(want) = &opts.uid {
-            if want != uid {
+        if let Some(want) = &opts.uid
+            && want != uid {
                 return Err(ApiError::new(
                     409,
                     "Conflict",
@@ -616,7 +615,6 @@ fn delete_one(
                 )
                 .with_details(Details { name: Some(name.into()), kind: Some(rt.kind.into()), group: (!rt.group.is_empty()).then(|| rt.group.to_string()), ..Default::default() }));
             }
-        }
         if let Some(want) = &opts.resource_version {
             let have = rv_of(cur).to_string();
             if *want != have {
@@ -638,11 +636,10 @@ fn delete_one(
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             if opts.propagation == "Foreground" && !deletion_needs_controller(rt) {
                 let f = obj["metadata"]["finalizers"].as_array_mut();
-                if let Some(f) = f {
-                    if !f.iter().any(|x| x == "foregroundDeletion") {
+                if let Some(f) = f
+                    && !f.iter().any(|x| x == "foregroundDeletion") {
                         f.push(json!("foregroundDeletion"));
                     }
-                }
             }
             rt.behavior.on_delete(&mut obj);
             return Ok(Some(Change::Put(meta::canonical_order(obj))));

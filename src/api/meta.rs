@@ -15,11 +15,6 @@ pub fn time_rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-/// Parse a `metav1.Time`.
-pub fn parse_time(s: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(s).ok()
-}
-
 /// A random (version 4) UUID.
 pub fn new_uid() -> String {
     let mut b = [0u8; 16];
@@ -149,10 +144,10 @@ fn qualified_name_error(k: &str) -> Option<String> {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
     };
-    if let Some(p) = prefix {
-        if p.is_empty() || p.len() > 253 || !p.split('.').all(is_label_part) {
-            return Some(format!("prefix part {DNS1123_SUBDOMAIN_MSG}"));
-        }
+    if let Some(p) = prefix
+        && (p.is_empty() || p.len() > 253 || !p.split('.').all(is_label_part))
+    {
+        return Some(format!("prefix part {DNS1123_SUBDOMAIN_MSG}"));
     }
     if name.is_empty() || name.len() > 63 || !is_label_value(name) {
         return Some("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')".into());

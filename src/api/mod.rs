@@ -5,6 +5,8 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
+// Duplex's split and timeouts are the API exec, attach and port-forward will use.
+#[expect(dead_code, reason = "full-duplex API for exec and port-forward")]
 pub mod frontdoor;
 pub mod handlers;
 pub mod http;
@@ -69,7 +71,7 @@ impl Api {
 
     fn try_handle(&self, req: &Request) -> ApiResult<Response> {
         let route = router::route(&req.path);
-        let public = matches!(route, Ok(Route::Version) | Ok(Route::Health(_)));
+        let public = auth::Auth::is_public(&req.path);
         if !public && !self.auth.check(req.header("authorization")) {
             return Err(ApiError::unauthorized());
         }
@@ -118,13 +120,13 @@ impl Api {
                     t2.name = None;
                     return Ok(Response::Watch(watch::plan(self, &r, &t2)?));
                 }
-                if let Some(sub) = t.subresource.as_deref() {
-                    if sub != "status" {
-                        return Err(ApiError::method_not_allowed(format!(
-                            "the server does not support {sub} on {} yet",
-                            t.rt.plural
-                        )));
-                    }
+                if let Some(sub) = t.subresource.as_deref()
+                    && sub != "status"
+                {
+                    return Err(ApiError::method_not_allowed(format!(
+                        "the server does not support {sub} on {} yet",
+                        t.rt.plural
+                    )));
                 }
                 if req.body.len() > body::MAX_BODY {
                     return Err(ApiError::too_large("Request entity too large: limit is 3145728"));

@@ -140,18 +140,6 @@ pub fn decode_continue(tok: &str) -> ApiResult<(String, String)> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn continue_round_trip() {
-        let t = encode_continue(42, "demo", "b");
-        assert_eq!(decode_continue(&t).unwrap(), ("demo".into(), "b".into()));
-        assert!(decode_continue("!!!").is_err());
-    }
-}
-
 /// Encodes watch events in the form the client asked for (JSON objects or
 /// single-row Tables).
 pub struct WatchEncoder {
@@ -191,5 +179,17 @@ impl WatchEncoder {
     /// are never pretty-printed.
     pub fn raw_event(&mut self, kind: &str, obj: &Value) -> Vec<u8> {
         negotiate::encode(&json!({"type": kind, "object": obj}), &self.out, false).1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_round_trip() {
+        let t = encode_continue(42, "demo", "b");
+        assert_eq!(decode_continue(&t).unwrap(), ("demo".into(), "b".into()));
+        assert!(decode_continue("!!!").is_err());
     }
 }

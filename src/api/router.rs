@@ -88,10 +88,10 @@ pub fn route(path: &str) -> ApiResult<Route> {
     if namespace.is_some() && !rt.namespaced {
         return Err(ApiError::unknown_resource());
     }
-    if let Some(s) = sub {
-        if !rt.subresources.contains(&s) {
-            return Err(ApiError::unknown_resource());
-        }
+    if let Some(s) = sub
+        && !rt.subresources.contains(&s)
+    {
+        return Err(ApiError::unknown_resource());
     }
     if name.is_some_and(str::is_empty) || namespace.is_some_and(str::is_empty) {
         return Err(ApiError::unknown_resource());

@@ -82,6 +82,7 @@ struct Def {
 /// Patch metadata per resource type and field path.
 pub struct SchemaIndex {
     defs: Vec<Def>,
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by definition lookups in tests"))]
     by_name: HashMap<String, u32>,
     /// (group, version, plural) → root definition.
     roots: HashMap<(String, String, String), u32>,
@@ -121,6 +122,7 @@ impl SchemaIndex {
 
     /// Like [`SchemaIndex::field_meta`], from a definition name
     /// (`io.k8s.api.core.v1.PodSpec`).
+    #[cfg(test)]
     pub fn definition_field_meta(&self, definition: &str, path: &[&str]) -> FieldMeta {
         match self.by_name.get(definition) {
             Some(&d) => self.walk(d, path),

@@ -176,6 +176,7 @@ impl LabelSelector {
 
     /// `metav1.LabelSelectorAsSelector` for a `{matchLabels, matchExpressions}`
     /// object (workload selectors). `null` selects nothing; `{}` everything.
+    #[cfg_attr(not(test), expect(dead_code, reason = "workload and Service selectors use it next"))]
     pub fn from_label_selector_object(v: &Value) -> ApiResult<LabelSelector> {
         let Some(obj) = v.as_object() else {
             return Ok(LabelSelector { requirements: Vec::new(), nothing: true });
@@ -220,6 +221,7 @@ impl LabelSelector {
     }
 
     /// Whether the selector does not restrict the selection (matches everything).
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         !self.nothing && self.requirements.is_empty()
     }
@@ -685,6 +687,7 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
@@ -708,6 +711,7 @@ impl FieldSelector {
         })
     }
 
+    #[cfg(test)]
     /// The value the selector requires for `field` (`RequiresExactMatch`), e.g.
     /// to answer `metadata.name=x` from the index instead of scanning.
     pub fn exact(&self, field: &str) -> Option<&str> {

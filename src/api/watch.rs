@@ -103,7 +103,7 @@ pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
     match api.store.watch(t.rt.storage, ns, from) {
         Ok(sub) => {
             plan.sub = Some(sub);
-            plan.rv = from.max(0);
+            plan.rv = from;
         }
         Err(too_old) => {
             plan.error = Some(ApiError::gone(format!(
@@ -117,7 +117,7 @@ pub fn plan(api: &Api, req: &Request, t: &Target) -> ApiResult<Plan> {
 
 /// Write the response head and stream events until timeout, disconnect, or
 /// the store dropping a slow watcher.
-pub fn stream(mut plan: Plan, mut w: Box<dyn Write + Send>) {
+pub fn stream(plan: Plan, mut w: Box<dyn Write + Send>) {
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nCache-Control: no-cache, private\r\nTransfer-Encoding: chunked\r\n\r\n",
         plan.enc.content_type()
@@ -127,11 +127,10 @@ pub fn stream(mut plan: Plan, mut w: Box<dyn Write + Send>) {
     }
     let mut enc = plan.enc;
     let send = |w: &mut Box<dyn Write + Send>, bytes: &[u8]| -> bool {
-        let ok = write!(w, "{:x}\r\n", bytes.len()).is_ok()
+        write!(w, "{:x}\r\n", bytes.len()).is_ok()
             && w.write_all(bytes).is_ok()
             && w.write_all(b"\r\n").is_ok()
-            && w.flush().is_ok();
-        ok
+            && w.flush().is_ok()
     };
     if let Some(err) = &plan.error {
         let ev = json!({"type": "ERROR", "object": err.to_status()});

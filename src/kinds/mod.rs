@@ -189,11 +189,6 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static Resourc
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
-/// Look a kind up by apiVersion and kind (for manifests and ownerReferences).
-pub fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
-    registry().iter().copied().find(|r| r.api_version() == api_version && r.kind == kind)
-}
-
 /// Helpers for reading fields of an untyped object.
 pub fn str_at<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = obj;

@@ -198,10 +198,10 @@ fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, St
     let mut last_restart: Option<String> = None;
     let mut note_restart = |cs: &Value| {
         restarts += cs["restartCount"].as_i64().unwrap_or(0);
-        if let Some(t) = cs.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str) {
-            if last_restart.as_deref().is_none_or(|l| t > l) {
-                last_restart = Some(t.to_string());
-            }
+        if let Some(t) = cs.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str)
+            && last_restart.as_deref().is_none_or(|l| t > l)
+        {
+            last_restart = Some(t.to_string());
         }
     };
     let empty = Vec::new();

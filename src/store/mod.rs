@@ -39,7 +39,6 @@ pub struct Written {
     /// The stored object (for a delete, the object as it was, with the
     /// deletion's resourceVersion).
     pub object: Arc<Value>,
-    pub kind: EventType,
 }
 
 struct RvState {
@@ -152,14 +151,6 @@ impl Store {
         (items, rv)
     }
 
-    /// Count of objects of one resource in one namespace (or all).
-    pub fn count(&self, resource: &str, namespace: Option<&str>) -> usize {
-        let index = self.index.read();
-        index.get(resource).map_or(0, |m| {
-            m.keys().filter(|(ns, _)| namespace.is_none_or(|want| want == ns)).count()
-        })
-    }
-
     /// Read-modify-write one object atomically. `decide` sees the current object
     /// (if any) and returns the change to make, or `None` to leave it alone.
     /// With `dry_run` nothing is persisted or published, but the answer is the
@@ -206,7 +197,7 @@ impl Store {
                     }
                 }
             }
-            return Ok(Some(Written { object: Arc::new(object), kind }));
+            return Ok(Some(Written { object: Arc::new(object) }));
         }
         set_rv(&mut object, next_rv);
         let object = Arc::new(object);
@@ -240,7 +231,7 @@ impl Store {
             rv: next_rv,
         });
         drop(rv_state);
-        Ok(Some(Written { object, kind }))
+        Ok(Some(Written { object }))
     }
 
     /// Watch `resource` for changes after resourceVersion `from`.

@@ -93,10 +93,10 @@ impl Hub {
 
     pub fn publish(&mut self, ev: Event) {
         let ev = Arc::new(ev);
-        if self.history.len() == HISTORY {
-            if let Some(old) = self.history.pop_front() {
-                self.floor = old.rv;
-            }
+        if self.history.len() == HISTORY
+            && let Some(old) = self.history.pop_front()
+        {
+            self.floor = old.rv;
         }
         self.history.push_back(ev.clone());
         self.watchers.retain(|w| {
@@ -149,6 +149,7 @@ impl Hub {
         Ok(Subscription { events: rx, closed })
     }
 
+    #[cfg(test)]
     pub fn watcher_count(&self) -> usize {
         self.watchers.len()
     }

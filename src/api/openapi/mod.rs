@@ -235,26 +235,31 @@ impl OpenApi {
         reply.header("Etag", &etag).header("Last-Modified", &self.last_modified)
     }
 
+    #[cfg(test)]
     /// The `/openapi/v3` index bytes.
     pub fn index(&self) -> &[u8] {
         &self.index
     }
 
+    #[cfg(test)]
     /// A v3 document by index key (`api/v1`, `apis/events.k8s.io/v1`).
     pub fn document(&self, key: &str) -> Option<&[u8]> {
         self.doc(key).map(|d| d.bytes.as_slice())
     }
 
+    #[cfg(test)]
     /// The Swagger 2.0 document.
     pub fn v2(&self) -> &[u8] {
         &self.v2.bytes
     }
 
+    #[cfg(test)]
     /// The Swagger 2.0 document as gnostic protobuf.
     pub fn v2_protobuf(&self) -> &[u8] {
         &self.v2_proto.bytes
     }
 
+    #[cfg(test)]
     /// Total bytes held (index + documents), for resource accounting.
     pub fn size(&self) -> usize {
         self.index.len()

@@ -36,6 +36,7 @@ pub fn parse_applied(body: &[u8]) -> ApiResult<Value> {
     Ok(v)
 }
 
+#[cfg(test)]
 /// Applies `applied` as `manager` over `live` (`None`: the apply creates the object) and
 /// returns the new object with its managedFields. `now` becomes the applier's `time` when
 /// the object changed. Conflicts with other managers are the 409 kube-apiserver sends,

@@ -126,6 +126,7 @@ impl FieldSet {
         }
     }
 
+    #[cfg(test)]
     pub fn contains(&self, path: &[PathElement]) -> bool {
         match path {
             [] => false,

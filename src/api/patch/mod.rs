@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::api::error::{ApiError, ApiResult, Cause, Details};
 
-pub use apply::{LAST_APPLIED, apply, apply_to, parse_applied};
+pub use apply::{apply_to, parse_applied};
 pub use managed::track_update;
 
 /// The four PATCH flavours kube-apiserver understands.
