@@ -230,7 +230,7 @@ fn admit(
             &*schema_meta(rt),
         );
     }
-    Ok(meta::canonical_order(obj))
+    Ok(rt.behavior.to_storage(meta::canonical_order(obj)))
 }
 
 /// Patch and apply metadata (merge keys, list types) for a kind.
@@ -359,6 +359,9 @@ fn store_update(
                 None => Err(ApiError::not_found(&plural, &name)),
             };
         };
+        // Patches and checks see the object as this resource presents it.
+        let stored = cur;
+        let cur = &*t.rt.behavior.from_storage(stored);
         let mut obj = make(cur)?;
         if !obj.is_object() {
             return Err(ApiError::bad_request("the body must be an object"));
@@ -387,7 +390,7 @@ fn store_update(
             match sub {
                 Some("status") => {
                     let status = obj.get("status").cloned();
-                    obj = (**cur).clone();
+                    obj = cur.clone();
                     match status {
                         Some(s) => obj["status"] = s,
                         None => {
@@ -414,8 +417,8 @@ fn store_update(
             return Ok(Some(Change::Delete));
         }
         // An update that changes nothing keeps its resourceVersion, as in Kubernetes.
-        obj["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"].clone();
-        if obj == **cur {
+        obj["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"].clone();
+        if obj == **stored {
             return Ok(None);
         }
         Ok(Some(Change::Put(obj)))

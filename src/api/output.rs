@@ -13,7 +13,8 @@ use std::time::SystemTime;
 
 /// One object, as the client asked for it (JSON, YAML, Table or
 /// PartialObjectMetadata).
-pub fn object(req: &Request, rt: &ResourceType, obj: &Value, status: u16) -> ApiResult<Reply> {
+pub fn object(req: &Request, rt: &ResourceType, stored: &Value, status: u16) -> ApiResult<Reply> {
+    let obj = &*rt.behavior.from_storage(stored);
     let out = negotiate::negotiate_request(req)?;
     negotiate::check_shape(&out, rt, false)?;
     let body = match out {
@@ -48,6 +49,10 @@ pub fn list(
 ) -> ApiResult<Reply> {
     let out = negotiate::negotiate_request(req)?;
     negotiate::check_shape(&out, rt, true)?;
+    let views: Vec<std::borrow::Cow<Value>> =
+        items.iter().map(|o| rt.behavior.from_storage(o)).collect();
+    let items: Vec<&Value> = views.iter().map(|c| &**c).collect();
+    let items = &items[..];
     let body = match out {
         Output::Table { version, .. } => table::table(
             rt,
@@ -105,7 +110,12 @@ impl ListFilter {
         Ok(ListFilter { labels, fields })
     }
 
-    pub fn matches(&self, obj: &Value, rt: &ResourceType) -> bool {
+    /// Match a stored object, as the resource presents it.
+    pub fn matches(&self, stored: &Value, rt: &ResourceType) -> bool {
+        if self.labels.is_none() && self.fields.is_none() {
+            return true;
+        }
+        let obj = &*rt.behavior.from_storage(stored);
         self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
             && self.fields.as_ref().is_none_or(|f| f.matches(obj, rt))
     }
@@ -143,6 +153,7 @@ pub fn decode_continue(tok: &str) -> ApiResult<(String, String)> {
 /// Encodes watch events in the form the client asked for (JSON objects or
 /// single-row Tables).
 pub struct WatchEncoder {
+    rt: &'static ResourceType,
     out: Output,
     table: Option<TableWatch>,
 }
@@ -156,7 +167,7 @@ impl WatchEncoder {
             }
             _ => None,
         };
-        Ok(WatchEncoder { out, table })
+        Ok(WatchEncoder { rt, out, table })
     }
 
     pub fn content_type(&self) -> &'static str {
@@ -164,7 +175,9 @@ impl WatchEncoder {
     }
 
     /// An ADDED/MODIFIED/DELETED event.
-    pub fn event(&mut self, kind: &str, obj: &Value) -> Vec<u8> {
+    pub fn event(&mut self, kind: &str, stored: &Value) -> Vec<u8> {
+        let view = self.rt.behavior.from_storage(stored);
+        let obj = &*view;
         let obj = match (&mut self.table, self.out) {
             (Some(t), _) => t.event_object(obj, SystemTime::now()),
             (None, Output::PartialObjectMetadata { version, .. }) => {

@@ -5,6 +5,7 @@
 use super::{ALL_VERBS, Behavior, Column, ResourceType, str_at, typed};
 use crate::api::table;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 pub static EVENTS: ResourceType = ResourceType {
@@ -99,7 +100,47 @@ impl Behavior for CoreEventBehavior {
 
 struct EventsV1Behavior;
 
+/// Field names of core/v1 Event and their events.k8s.io/v1 counterparts;
+/// fields not listed keep their name (`reason`, `type`, `eventTime`, ...).
+const RENAMES: &[(&str, &str)] = &[
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("reportingComponent", "reportingController"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+];
+
+/// Rename top-level fields, keeping kind/apiVersion/metadata first.
+fn convert(obj: &Value, api_version: &str, forward: bool) -> Value {
+    let Some(m) = obj.as_object() else { return obj.clone() };
+    let mut out = serde_json::Map::new();
+    out.insert("kind".into(), Value::from("Event"));
+    out.insert("apiVersion".into(), Value::from(api_version));
+    for (k, v) in m {
+        if k == "kind" || k == "apiVersion" {
+            continue;
+        }
+        let renamed = RENAMES
+            .iter()
+            .find(|(core, v1)| if forward { core == k } else { v1 == k })
+            .map(|(core, v1)| if forward { *v1 } else { *core })
+            .unwrap_or(k);
+        out.insert(renamed.to_string(), v.clone());
+    }
+    Value::Object(out)
+}
+
 impl Behavior for EventsV1Behavior {
+    fn to_storage(&self, obj: Value) -> Value {
+        convert(&obj, "v1", false)
+    }
+
+    fn from_storage<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
+        Cow::Owned(convert(obj, "events.k8s.io/v1", true))
+    }
+
     fn decode(&self, obj: &Value) -> Result<typed::Decoded, String> {
         typed::decode::<k8s_openapi::api::events::v1::Event>(obj)
     }
@@ -295,5 +336,23 @@ mod tests {
         assert_eq!(bare[0], "<unknown>");
         assert_eq!(bare[3], "node");
         assert_eq!(bare[8], 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn events_v1_is_a_view_of_core_events() {
+        let core = json!({"kind": "Event", "apiVersion": "v1", "metadata": {"name": "a"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hi", "count": 2, "reason": "X"});
+        let v1 = EventsV1Behavior.from_storage(&core);
+        assert_eq!(v1["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(v1["regarding"]["name"], "p");
+        assert_eq!(v1["note"], "hi");
+        assert_eq!(v1["deprecatedCount"], 2);
+        assert_eq!(EventsV1Behavior.to_storage(v1.into_owned()), core);
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::api::error::Cause;
 use serde_json::Value;
+use std::borrow::Cow;
 
 pub mod configmap;
 pub mod event;
@@ -82,6 +83,18 @@ pub trait Behavior: Sync + Send {
     /// Changes made when deletion starts on an object that is not removed at
     /// once (Namespace turns `Terminating`).
     fn on_delete(&self, _obj: &mut Value) {}
+
+    /// The stored form of an object written through this resource. Resources
+    /// that are views of another (events.k8s.io Events over core Events)
+    /// convert here; everything else is stored as written.
+    fn to_storage(&self, obj: Value) -> Value {
+        obj
+    }
+
+    /// The object as this resource presents it, from its stored form.
+    fn from_storage<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
+        Cow::Borrowed(obj)
+    }
 
     /// How `metadata.name` is validated.
     fn name_rule(&self) -> NameRule {
