@@ -361,7 +361,7 @@ fn store_update(
         };
         // Patches and checks see the object as this resource presents it.
         let stored = cur;
-        let cur = &*t.rt.behavior.from_storage(stored);
+        let cur = &*t.rt.behavior.present(stored);
         let mut obj = make(cur)?;
         if !obj.is_object() {
             return Err(ApiError::bad_request("the body must be an object"));

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 /// One object, as the client asked for it (JSON, YAML, Table or
 /// PartialObjectMetadata).
 pub fn object(req: &Request, rt: &ResourceType, stored: &Value, status: u16) -> ApiResult<Reply> {
-    let obj = &*rt.behavior.from_storage(stored);
+    let obj = &*rt.behavior.present(stored);
     let out = negotiate::negotiate_request(req)?;
     negotiate::check_shape(&out, rt, false)?;
     let body = match out {
@@ -50,7 +50,7 @@ pub fn list(
     let out = negotiate::negotiate_request(req)?;
     negotiate::check_shape(&out, rt, true)?;
     let views: Vec<std::borrow::Cow<Value>> =
-        items.iter().map(|o| rt.behavior.from_storage(o)).collect();
+        items.iter().map(|o| rt.behavior.present(o)).collect();
     let items: Vec<&Value> = views.iter().map(|c| &**c).collect();
     let items = &items[..];
     let body = match out {
@@ -115,7 +115,7 @@ impl ListFilter {
         if self.labels.is_none() && self.fields.is_none() {
             return true;
         }
-        let obj = &*rt.behavior.from_storage(stored);
+        let obj = &*rt.behavior.present(stored);
         self.labels.as_ref().is_none_or(|l| l.matches_object(obj))
             && self.fields.as_ref().is_none_or(|f| f.matches(obj, rt))
     }
@@ -176,7 +176,7 @@ impl WatchEncoder {
 
     /// An ADDED/MODIFIED/DELETED event.
     pub fn event(&mut self, kind: &str, stored: &Value) -> Vec<u8> {
-        let view = self.rt.behavior.from_storage(stored);
+        let view = self.rt.behavior.present(stored);
         let obj = &*view;
         let obj = match (&mut self.table, self.out) {
             (Some(t), _) => t.event_object(obj, SystemTime::now()),

@@ -137,7 +137,7 @@ impl Behavior for EventsV1Behavior {
         convert(&obj, "v1", false)
     }
 
-    fn from_storage<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
+    fn present<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
         Cow::Owned(convert(obj, "events.k8s.io/v1", true))
     }
 
@@ -296,6 +296,19 @@ const COLUMNS: &[Column] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_v1_is_a_view_of_core_events() {
+        let core = json!({"kind": "Event", "apiVersion": "v1", "metadata": {"name": "a"},
+            "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hi", "count": 2, "reason": "X"});
+        let v1 = EventsV1Behavior.present(&core);
+        assert_eq!(v1["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(v1["regarding"]["name"], "p");
+        assert_eq!(v1["note"], "hi");
+        assert_eq!(v1["deprecatedCount"], 2);
+        assert_eq!(EventsV1Behavior.to_storage(v1.into_owned()), core);
+    }
+
     use serde_json::json;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -336,23 +349,5 @@ mod tests {
         assert_eq!(bare[0], "<unknown>");
         assert_eq!(bare[3], "node");
         assert_eq!(bare[8], 1);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn events_v1_is_a_view_of_core_events() {
-        let core = json!({"kind": "Event", "apiVersion": "v1", "metadata": {"name": "a"},
-            "involvedObject": {"kind": "Pod", "name": "p"}, "message": "hi", "count": 2, "reason": "X"});
-        let v1 = EventsV1Behavior.from_storage(&core);
-        assert_eq!(v1["apiVersion"], "events.k8s.io/v1");
-        assert_eq!(v1["regarding"]["name"], "p");
-        assert_eq!(v1["note"], "hi");
-        assert_eq!(v1["deprecatedCount"], 2);
-        assert_eq!(EventsV1Behavior.to_storage(v1.into_owned()), core);
     }
 }

@@ -92,7 +92,7 @@ pub trait Behavior: Sync + Send {
     }
 
     /// The object as this resource presents it, from its stored form.
-    fn from_storage<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
+    fn present<'a>(&self, obj: &'a Value) -> Cow<'a, Value> {
         Cow::Borrowed(obj)
     }
 
