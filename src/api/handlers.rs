@@ -159,6 +159,7 @@ fn admit(
         }
     }
     let mut obj = decoded.object;
+    crate::api::schema::global().prune_empty(rt, &mut obj);
 
     // Server-owned metadata: never taken from the client.
     let now = meta::now_rfc3339();

@@ -130,6 +130,47 @@ impl SchemaIndex {
         }
     }
 
+    /// Drop what Go's JSON encoding omits and kube-apiserver therefore never
+    /// stores: empty maps (`labels: {}`, `data: {}`) and empty lists. Empty
+    /// structs stay: `emptyDir: {}` means something.
+    pub fn prune_empty(&self, rt: &ResourceType, obj: &mut Value) {
+        let key = (rt.group.to_string(), rt.version.to_string(), rt.plural.to_string());
+        if let Some(&root) = self.roots.get(&key) {
+            self.prune(&Target::Def(root), obj);
+        }
+    }
+
+    fn prune(&self, target: &Target, v: &mut Value) {
+        match (target, v) {
+            (_, Value::Array(items)) => items.iter_mut().for_each(|it| self.prune(target, it)),
+            (Target::Map(inner), Value::Object(m)) => {
+                m.values_mut().for_each(|x| self.prune(inner, x))
+            }
+            (Target::Def(d), Value::Object(m)) => {
+                let fields = &self.defs[*d as usize].fields;
+                let lookup = |k: &str| {
+                    fields
+                        .binary_search_by(|(n, _)| n.as_str().cmp(k))
+                        .ok()
+                        .map(|i| &fields[i].1.target)
+                };
+                m.retain(|k, val| match val {
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Object(o) => {
+                        !(o.is_empty() && matches!(lookup(k), Some(Target::Map(_))))
+                    }
+                    _ => true,
+                });
+                for (k, val) in m.iter_mut() {
+                    if let Some(t) = lookup(k) {
+                        self.prune(t, val);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn walk(&self, root: u32, path: &[&str]) -> FieldMeta {
         let mut cur = Target::Def(root);
         let mut meta = FieldMeta::default();
@@ -263,6 +304,18 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::tests_support::{DEPLOYMENTS, PODS};
+
+    #[test]
+    fn prune_drops_empty_maps_and_lists_but_not_empty_structs() {
+        let idx = global();
+        let mut cm = serde_json::json!({"metadata": {"name": "a", "annotations": {}, "labels": {"x": "y"}, "finalizers": []}, "data": {}});
+        idx.prune_empty(&crate::kinds::configmap::CONFIGMAPS, &mut cm);
+        assert_eq!(cm, serde_json::json!({"metadata": {"name": "a", "labels": {"x": "y"}}}));
+        let mut pod = serde_json::json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}}], "nodeSelector": {}}});
+        idx.prune_empty(&crate::kinds::pod::PODS, &mut pod);
+        assert_eq!(pod, serde_json::json!({"spec": {"volumes": [{"name": "v", "emptyDir": {}}]}}));
+    }
+
     use super::*;
 
     fn index() -> SchemaIndex {
