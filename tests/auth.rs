@@ -31,11 +31,17 @@ fn k2d_secret_token_is_base64_of_secret() {
     assert_eq!(r.status, 401, "{}", r.body);
     let r = k.curl(Req::get("/k2d/kubeconfig"));
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("certificate-authority-data") && r.body.contains(expected), "{}", r.body);
+    assert!(
+        r.body.contains("certificate-authority-data") && r.body.contains(expected),
+        "{}",
+        r.body
+    );
     let served = k.root.join("served-kubeconfig");
     std::fs::write(&served, &r.body).unwrap();
     let mut cmd = std::process::Command::new(common::kubectl_path(common::DEFAULT));
-    cmd.args(["get", "ns", "default", "-o", "name"]).env("KUBECONFIG", &served).env("HOME", k.home());
+    cmd.args(["get", "ns", "default", "-o", "name"])
+        .env("KUBECONFIG", &served)
+        .env("HOME", k.home());
     let out = common::run(cmd, None, common::CALL_TIMEOUT);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "namespace/default");
@@ -43,7 +49,10 @@ fn k2d_secret_token_is_base64_of_secret() {
     // The log says where the kubeconfig is, never the token.
     let log = std::fs::read_to_string(k.log_path()).unwrap();
     assert!(log.contains("kubeconfig"), "{log}");
-    assert!(!log.contains(expected) && !log.contains(secret), "the token or secret was logged:\n{log}");
+    assert!(
+        !log.contains(expected) && !log.contains(secret),
+        "the token or secret was logged:\n{log}"
+    );
 }
 
 #[test]

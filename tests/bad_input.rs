@@ -62,8 +62,12 @@ fn cms(ns: &str) -> String {
 fn invalid_json_is_400() {
     let k = shared();
     let (ns, before) = setup(k, "bad-json");
-    let r = k.curl(Req::post_json(&cms(&ns.name), r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x""#));
-    let v = assert_status(&r, 400, "BadRequest", &["must be of type ConfigMap", "json parse error"]);
+    let r = k.curl(Req::post_json(
+        &cms(&ns.name),
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x""#,
+    ));
+    let v =
+        assert_status(&r, 400, "BadRequest", &["must be of type ConfigMap", "json parse error"]);
     assert!(v.get("details").is_none(), "a 400 has no details: {v}");
     // Not an object at all.
     let r = k.curl(Req::post_json(&cms(&ns.name), "[1,2,3]"));
@@ -100,8 +104,14 @@ fn wrong_kind_for_url_is_400() {
     let r = k.curl(Req::post_json(&cms(&ns.name), &body));
     assert_status(&r, 400, "BadRequest", &["Secret", "cannot be handled as a ConfigMap"]);
     // The same through PUT onto an existing ConfigMap.
-    let body = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "existing"}}).to_string();
-    let r = k.curl(Req::with_body("PUT", &format!("{}/existing", cms(&ns.name)), "application/json", body.as_bytes()));
+    let body =
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "existing"}}).to_string();
+    let r = k.curl(Req::with_body(
+        "PUT",
+        &format!("{}/existing", cms(&ns.name)),
+        "application/json",
+        body.as_bytes(),
+    ));
     assert_status(&r, 400, "BadRequest", &["cannot be handled as a ConfigMap"]);
     assert_unchanged(k, &ns.name, &before);
 }
@@ -112,7 +122,12 @@ fn namespace_mismatch_is_400() {
     let (ns, before) = setup(k, "bad-ns");
     let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "elsewhere", "namespace": "default"}}).to_string();
     let r = k.curl(Req::post_json(&cms(&ns.name), &body));
-    assert_status(&r, 400, "BadRequest", &["the namespace of the provided object does not match the namespace sent on the request"]);
+    assert_status(
+        &r,
+        400,
+        "BadRequest",
+        &["the namespace of the provided object does not match the namespace sent on the request"],
+    );
     assert_unchanged(k, &ns.name, &before);
     let r = k.curl(Req::get("/api/v1/namespaces/default/configmaps/elsewhere"));
     assert_eq!(r.status, 404, "created in the other namespace: {}", r.body);
@@ -131,7 +146,9 @@ fn invalid_names_are_422() {
         assert_eq!(v["details"]["name"], name, "{v}");
         let causes = v["details"]["causes"].as_array().cloned().unwrap_or_default();
         assert!(
-            causes.iter().any(|c| c["field"] == "metadata.name" && c["reason"] == "FieldValueInvalid"),
+            causes
+                .iter()
+                .any(|c| c["field"] == "metadata.name" && c["reason"] == "FieldValueInvalid"),
             "{v}"
         );
         let msg = v["message"].as_str().unwrap_or_default();
@@ -145,7 +162,8 @@ fn invalid_names_are_422() {
         let body = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"k": "v"}}).to_string();
         let r = k.curl(Req::post_json(&format!("/api/v1/namespaces/{}/secrets", ns.name), &body));
         assert_status(&r, 422, "Invalid", &["metadata.name"]);
-        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}).to_string();
+        let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            .to_string();
         let r = k.curl(Req::post_json("/api/v1/namespaces", &body));
         assert_status(&r, 422, "Invalid", &["metadata.name"]);
     }
@@ -175,11 +193,16 @@ fn unknown_field_with_strict_validation_is_400() {
         &r,
         400,
         "BadRequest",
-        &["strict decoding error", "unknown field \"metadata.bogusMeta\"", "unknown field \"spec\""],
+        &[
+            "strict decoding error",
+            "unknown field \"metadata.bogusMeta\"",
+            "unknown field \"spec\"",
+        ],
     );
     assert_unchanged(k, &ns.name, &before);
     // Without Strict the object is accepted (dry run here, so still nothing stored).
-    let r = k.curl(Req::post_json(&format!("{}?fieldValidation=Warn&dryRun=All", cms(&ns.name)), &body));
+    let r = k
+        .curl(Req::post_json(&format!("{}?fieldValidation=Warn&dryRun=All", cms(&ns.name)), &body));
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.json().get("spec").is_none(), "unknown fields are dropped: {}", r.body);
     assert_unchanged(k, &ns.name, &before);
@@ -218,12 +241,16 @@ fn stale_resource_version_is_409() {
         &r,
         409,
         "Conflict",
-        &["Operation cannot be fulfilled on configmaps \"existing\"", "the object has been modified"],
+        &[
+            "Operation cannot be fulfilled on configmaps \"existing\"",
+            "the object has been modified",
+        ],
     );
     assert_eq!(v["details"], json!({"name": "existing", "kind": "configmaps"}), "{v}");
     // A patch carrying the stale version is refused the same way.
     let patch = json!({"metadata": {"resourceVersion": rv1}, "data": {"a": "stale"}}).to_string();
-    let r = k.curl(Req::with_body("PATCH", &path, "application/merge-patch+json", patch.as_bytes()));
+    let r =
+        k.curl(Req::with_body("PATCH", &path, "application/merge-patch+json", patch.as_bytes()));
     assert_status(&r, 409, "Conflict", &["the object has been modified"]);
     assert_unchanged(k, &ns.name, &before);
     let (_, now) = k.get_json(&path);
@@ -259,10 +286,12 @@ fn missing_or_wrong_token_is_401() {
         let r = k.curl(Req { token, ..Req::get(&list) });
         assert_status(&r, 401, "Unauthorized", &["Unauthorized"]);
     }
-    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sneaky"}}).to_string();
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sneaky"}})
+        .to_string();
     let r = k.curl(Req::post_json(&list, &body).token(Token::Custom("wrong")));
     assert_status(&r, 401, "Unauthorized", &[]);
-    let r = k.curl(Req { method: "DELETE", ..Req::get(&format!("{list}/existing")) }.token(Token::None));
+    let r = k
+        .curl(Req { method: "DELETE", ..Req::get(&format!("{list}/existing")) }.token(Token::None));
     assert_status(&r, 401, "Unauthorized", &[]);
     for path in ["/api", "/apis", "/api/v1/namespaces", "/openapi/v2", "/k2d/kubeconfig"] {
         let r = k.curl(Req::get(path).token(Token::None));
@@ -286,7 +315,9 @@ fn missing_or_wrong_token_is_401() {
     let out = common::run(
         {
             let mut c = std::process::Command::new(common::kubectl_path(DEFAULT));
-            c.args(["get", "cm", "-n", &ns.name]).env("KUBECONFIG", &bad_cfg).env("HOME", &bad_home);
+            c.args(["get", "cm", "-n", &ns.name])
+                .env("KUBECONFIG", &bad_cfg)
+                .env("HOME", &bad_home);
             c
         },
         None,
@@ -303,9 +334,11 @@ fn unknown_resource_is_404() {
     let k = shared();
     let (ns, before) = setup(k, "bad-resource");
     let r = k.curl(Req::get(&format!("/api/v1/namespaces/{}/foos", ns.name)));
-    let v = assert_status(&r, 404, "NotFound", &["the server could not find the requested resource"]);
+    let v =
+        assert_status(&r, 404, "NotFound", &["the server could not find the requested resource"]);
     assert_eq!(v["details"], json!({}), "{v}");
-    let r = k.curl(Req::post_json(&format!("/api/v1/namespaces/{}/foos", ns.name), r#"{"kind":"Foo"}"#));
+    let r = k
+        .curl(Req::post_json(&format!("/api/v1/namespaces/{}/foos", ns.name), r#"{"kind":"Foo"}"#));
     assert_status(&r, 404, "NotFound", &[]);
     let r = k.curl(Req::get("/apis/nope.example.com/v1/foos"));
     assert_eq!(r.status, 404, "{}", r.body);

@@ -69,7 +69,8 @@ fn api_resources_lists_kinds_with_short_names() {
     // Verbs: what kubectl needs to decide e.g. whether `delete -l` may use deletecollection.
     let wide = k.ok(DEFAULT, &["api-resources", "-o", "wide", "--api-group="]);
     let cm = wide.lines().find(|l| l.starts_with("configmaps")).unwrap_or_default();
-    for verb in ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] {
+    for verb in ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+    {
         assert!(cm.contains(verb), "configmaps lacks verb {verb}: {cm}");
     }
 }
@@ -104,8 +105,10 @@ fn create_and_delete_namespace_waits_until_gone() {
     let out = k.ok(DEFAULT, &["create", "ns", ns]);
     assert!(out.contains(&format!("namespace/{ns} created")), "{out}");
     assert_eq!(k.ok(DEFAULT, &["get", "ns", ns, "-o", "jsonpath={.status.phase}"]), "Active");
-    let label =
-        k.ok(DEFAULT, &["get", "ns", ns, "-o", "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}"]);
+    let label = k.ok(
+        DEFAULT,
+        &["get", "ns", ns, "-o", "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}"],
+    );
     assert_eq!(label, ns);
     // Something inside it, which deleting the namespace must remove.
     seed_cm(k, ns, "inside", &[("a", "1")], &[]);
@@ -129,7 +132,9 @@ fn get_nodes_wide() {
     let out = k.ok(DEFAULT, &["get", "nodes", "-o", "wide"]);
     let mut lines = out.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
-    for col in ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE"] {
+    for col in
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE"]
+    {
         assert!(header.contains(&col), "missing column {col}:\n{out}");
     }
     assert!(out.contains("CONTAINER-RUNTIME"), "{out}");
@@ -171,14 +176,23 @@ fn apply_creates_then_changes_a_key() {
     let k = shared();
     let ns = k.namespace("apply-roundtrip");
     let n = ns.name.as_str();
-    let out = k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &cm_yaml("app", &[("a", "1"), ("b", "2")]));
+    let out = k.ok_stdin(
+        DEFAULT,
+        &["-n", n, "apply", "-f", "-"],
+        &cm_yaml("app", &[("a", "1"), ("b", "2")]),
+    );
     assert!(out.contains("configmap/app created"), "{out}");
     let rv1 = jsonpath(k, n, "cm/app", "{.metadata.resourceVersion}");
 
-    let out = k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &cm_yaml("app", &[("a", "changed")]));
+    let out =
+        k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &cm_yaml("app", &[("a", "changed")]));
     assert!(out.contains("configmap/app configured"), "{out}");
     let obj = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "app", "-o", "json"]));
-    assert_eq!(obj["data"], serde_json::json!({"a": "changed"}), "b was removed from the manifest: {obj}");
+    assert_eq!(
+        obj["data"],
+        serde_json::json!({"a": "changed"}),
+        "b was removed from the manifest: {obj}"
+    );
     let rv2 = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
     assert!(rv2.parse::<u64>().unwrap() > rv1.parse::<u64>().unwrap(), "rv {rv1} -> {rv2}");
     assert!(
@@ -188,11 +202,13 @@ fn apply_creates_then_changes_a_key() {
         "{obj}"
     );
 
-    let out = k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &cm_yaml("app", &[("a", "changed")]));
+    let out =
+        k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &cm_yaml("app", &[("a", "changed")]));
     assert!(out.contains("configmap/app unchanged"), "{out}");
 
     // The same for a Secret, with stringData folded into data.
-    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  user: admin\n";
+    let secret =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  user: admin\n";
     let out = k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], secret);
     assert!(out.contains("secret/creds created"), "{out}");
     assert_eq!(jsonpath(k, n, "secret/creds", "{.data.user}"), "YWRtaW4=");
@@ -208,22 +224,48 @@ fn apply_server_side_conflict_and_force() {
     let ns = k.namespace("apply-ssa");
     let n = ns.name.as_str();
     let a = cm_yaml("shared", &[("color", "red"), ("size", "L")]);
-    let out = k.ok_stdin(DEFAULT, &["-n", n, "apply", "--server-side", "--field-manager=owner-a", "-f", "-"], &a);
+    let out = k.ok_stdin(
+        DEFAULT,
+        &["-n", n, "apply", "--server-side", "--field-manager=owner-a", "-f", "-"],
+        &a,
+    );
     assert!(out.contains("configmap/shared serverside-applied"), "{out}");
 
     let b = cm_yaml("shared", &[("color", "blue")]);
-    let err = k.fails_stdin(DEFAULT, &["-n", n, "apply", "--server-side", "--field-manager=owner-b", "-f", "-"], &b);
+    let err = k.fails_stdin(
+        DEFAULT,
+        &["-n", n, "apply", "--server-side", "--field-manager=owner-b", "-f", "-"],
+        &b,
+    );
     assert!(err.to_lowercase().contains("conflict"), "{err}");
-    assert!(err.contains("owner-a") && err.contains(".data.color"), "conflict should name manager and field: {err}");
-    assert_eq!(jsonpath(k, n, "cm/shared", "{.data.color}"), "red", "a failed apply changed the object");
+    assert!(
+        err.contains("owner-a") && err.contains(".data.color"),
+        "conflict should name manager and field: {err}"
+    );
+    assert_eq!(
+        jsonpath(k, n, "cm/shared", "{.data.color}"),
+        "red",
+        "a failed apply changed the object"
+    );
 
     let out = k.ok_stdin(
         DEFAULT,
-        &["-n", n, "apply", "--server-side", "--field-manager=owner-b", "--force-conflicts", "-f", "-"],
+        &[
+            "-n",
+            n,
+            "apply",
+            "--server-side",
+            "--field-manager=owner-b",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
         &b,
     );
     assert!(out.contains("serverside-applied"), "{out}");
-    let obj = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "shared", "-o", "json", "--show-managed-fields"]));
+    let obj = json_of(
+        &k.ok(DEFAULT, &["-n", n, "get", "cm", "shared", "-o", "json", "--show-managed-fields"]),
+    );
     assert_eq!(obj["data"]["color"], "blue", "{obj}");
     assert_eq!(obj["data"]["size"], "L", "owner-a still owns size: {obj}");
     let managers: Vec<&str> = obj["metadata"]["managedFields"]
@@ -301,9 +343,25 @@ fn patch_strategic_merge_json() {
     let n = ns.name.as_str();
     seed_cm(k, n, "p", &[("keep", "k"), ("drop", "x")], &[]);
 
-    let out = k.ok(DEFAULT, &["-n", n, "patch", "cm", "p", "--type", "strategic", "-p", r#"{"data":{"s":"1"}}"#]);
+    let out = k.ok(
+        DEFAULT,
+        &["-n", n, "patch", "cm", "p", "--type", "strategic", "-p", r#"{"data":{"s":"1"}}"#],
+    );
     assert!(out.contains("configmap/p patched"), "{out}");
-    let out = k.ok(DEFAULT, &["-n", n, "patch", "cm", "p", "--type", "merge", "-p", r#"{"data":{"m":"2","drop":null}}"#]);
+    let out = k.ok(
+        DEFAULT,
+        &[
+            "-n",
+            n,
+            "patch",
+            "cm",
+            "p",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"m":"2","drop":null}}"#,
+        ],
+    );
     assert!(out.contains("configmap/p patched"), "{out}");
     let out = k.ok(
         DEFAULT,
@@ -311,16 +369,33 @@ fn patch_strategic_merge_json() {
     );
     assert!(out.contains("configmap/p patched"), "{out}");
     let obj = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "p", "-o", "json"]));
-    assert_eq!(obj["data"], serde_json::json!({"keep": "k", "s": "3", "m": "2", "j": "4"}), "{obj}");
+    assert_eq!(
+        obj["data"],
+        serde_json::json!({"keep": "k", "s": "3", "m": "2", "j": "4"}),
+        "{obj}"
+    );
 
     // A patch that changes nothing answers "patched (no change)".
-    let out = k.ok(DEFAULT, &["-n", n, "patch", "cm", "p", "--type", "merge", "-p", r#"{"data":{"m":"2"}}"#]);
+    let out = k.ok(
+        DEFAULT,
+        &["-n", n, "patch", "cm", "p", "--type", "merge", "-p", r#"{"data":{"m":"2"}}"#],
+    );
     assert!(out.contains("(no change)"), "{out}");
 
     // A failing json-patch test op is rejected and changes nothing.
     let err = k.fails(
         DEFAULT,
-        &["-n", n, "patch", "cm", "p", "--type", "json", "-p", r#"[{"op":"test","path":"/data/m","value":"nope"},{"op":"remove","path":"/data/m"}]"#],
+        &[
+            "-n",
+            n,
+            "patch",
+            "cm",
+            "p",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"test","path":"/data/m","value":"nope"},{"op":"remove","path":"/data/m"}]"#,
+        ],
     );
     assert!(!err.is_empty());
     assert_eq!(jsonpath(k, n, "cm/p", "{.data.m}"), "2");
@@ -331,7 +406,20 @@ fn patch_strategic_merge_json() {
         &format!("/api/v1/namespaces/{n}/secrets"),
         &serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"a": "YQ=="}}),
     );
-    k.ok(DEFAULT, &["-n", n, "patch", "secret", "s", "--type", "strategic", "-p", r#"{"stringData":{"b":"bee"}}"#]);
+    k.ok(
+        DEFAULT,
+        &[
+            "-n",
+            n,
+            "patch",
+            "secret",
+            "s",
+            "--type",
+            "strategic",
+            "-p",
+            r#"{"stringData":{"b":"bee"}}"#,
+        ],
+    );
     assert_eq!(jsonpath(k, n, "secret/s", "{.data.b}"), "YmVl");
     assert_eq!(jsonpath(k, n, "secret/s", "{.data.a}"), "YQ==");
 }
@@ -344,13 +432,17 @@ fn label_and_annotate() {
     seed_cm(k, n, "l", &[("a", "1")], &[]);
     let out = k.ok(DEFAULT, &["-n", n, "label", "cm", "l", "env=prod", "tier=web"]);
     assert!(out.contains("configmap/l labeled"), "{out}");
-    assert_eq!(k.ok(DEFAULT, &["-n", n, "get", "cm", "-l", "env=prod", "-o", "name"]).trim(), "configmap/l");
+    assert_eq!(
+        k.ok(DEFAULT, &["-n", n, "get", "cm", "-l", "env=prod", "-o", "name"]).trim(),
+        "configmap/l"
+    );
     // Changing a label needs --overwrite, as in Kubernetes.
     let err = k.fails(DEFAULT, &["-n", n, "label", "cm", "l", "env=dev"]);
     assert!(err.contains("already has a value"), "{err}");
     k.ok(DEFAULT, &["-n", n, "label", "cm", "l", "env=dev", "--overwrite"]);
     k.ok(DEFAULT, &["-n", n, "label", "cm", "l", "tier-"]);
-    let labels = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "l", "-o", "jsonpath={.metadata.labels}"]));
+    let labels =
+        json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "l", "-o", "jsonpath={.metadata.labels}"]));
     assert_eq!(labels, serde_json::json!({"env": "dev"}));
 
     let out = k.ok(DEFAULT, &["-n", n, "annotate", "cm", "l", "note=hello world"]);
@@ -376,7 +468,10 @@ fn replace_from_file() {
 
     // Replacing again with the now stale resourceVersion is a conflict.
     let err = k.fails_stdin(DEFAULT, &["-n", n, "replace", "-f", "-"], &obj.to_string());
-    assert!(err.contains("Conflict") || err.contains("the object has been modified"), "stale rv {rv}: {err}");
+    assert!(
+        err.contains("Conflict") || err.contains("the object has been modified"),
+        "stale rv {rv}: {err}"
+    );
 
     // replace --force deletes and recreates.
     obj["data"] = serde_json::json!({"forced": "yes"});
@@ -394,7 +489,11 @@ fn edit_with_editor_script() {
     seed_cm(k, n, "e", &[("greeting", "old-value")], &[]);
     let editor = k.script("editor.sh", r#"sed -i 's/old-value/new-value/' "$1""#);
     let editor = editor.to_string_lossy().into_owned();
-    let out = k.kubectl_env(DEFAULT, &["-n", n, "edit", "cm", "e"], &[("EDITOR", &editor), ("KUBE_EDITOR", &editor)]);
+    let out = k.kubectl_env(
+        DEFAULT,
+        &["-n", n, "edit", "cm", "e"],
+        &[("EDITOR", &editor), ("KUBE_EDITOR", &editor)],
+    );
     let stdout = k.expect_ok(DEFAULT, &["-n", n, "edit", "cm", "e"], &out);
     assert!(stdout.contains("configmap/e edited"), "{stdout}");
     assert_eq!(jsonpath(k, n, "cm/e", "{.data.greeting}"), "new-value");
@@ -402,8 +501,13 @@ fn edit_with_editor_script() {
     // An editor that changes nothing: "Edit cancelled, no changes made."
     let noop = k.script("noop-editor.sh", "true");
     let noop = noop.to_string_lossy().into_owned();
-    let out = k.kubectl_env(DEFAULT, &["-n", n, "edit", "cm", "e"], &[("EDITOR", &noop), ("KUBE_EDITOR", &noop)]);
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = k.kubectl_env(
+        DEFAULT,
+        &["-n", n, "edit", "cm", "e"],
+        &[("EDITOR", &noop), ("KUBE_EDITOR", &noop)],
+    );
+    let all =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && all.contains("no changes"), "{all}");
 }
 
@@ -417,7 +521,16 @@ fn get_output_formats() {
     seed_cm(k, n, "o", &[("a", "1"), ("b", "2")], &[("app", "demo")]);
 
     let yaml = k.ok(DEFAULT, &["-n", n, "get", "cm", "o", "-o", "yaml"]);
-    for want in ["apiVersion: v1", "kind: ConfigMap", "name: o", &format!("namespace: {n}"), "resourceVersion:", "uid:", "creationTimestamp:", "  a: \"1\""] {
+    for want in [
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        "name: o",
+        &format!("namespace: {n}"),
+        "resourceVersion:",
+        "uid:",
+        "creationTimestamp:",
+        "  a: \"1\"",
+    ] {
         assert!(yaml.contains(want), "yaml lacks {want:?}:\n{yaml}");
     }
     let obj = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "o", "-o", "json"]));
@@ -426,7 +539,10 @@ fn get_output_formats() {
     assert_eq!(obj["metadata"]["labels"]["app"], "demo");
     let list = json_of(&k.ok(DEFAULT, &["-n", n, "get", "cm", "-o", "json"]));
     assert_eq!(list["kind"], "List", "{list}");
-    assert!(list["items"].as_array().is_some_and(|i| i.iter().any(|o| o["metadata"]["name"] == "o")), "{list}");
+    assert!(
+        list["items"].as_array().is_some_and(|i| i.iter().any(|o| o["metadata"]["name"] == "o")),
+        "{list}"
+    );
 
     let table = k.ok(DEFAULT, &["-n", n, "get", "cm", "o"]);
     let lines: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
@@ -441,8 +557,15 @@ fn get_output_formats() {
     assert_eq!(jsonpath(k, n, "cm/o", "{.data.a}"), "1");
     let names = k.ok(DEFAULT, &["-n", n, "get", "cm", "-o", "jsonpath={.items[*].metadata.name}"]);
     assert!(names.split(' ').any(|x| x == "o"), "{names}");
-    let cols = k.ok(DEFAULT, &["-n", n, "get", "cm", "o", "-o", "custom-columns=N:.metadata.name,A:.data.a"]);
-    assert!(cols.contains("N") && cols.lines().nth(1).is_some_and(|l| l.split_whitespace().eq(["o", "1"])), "{cols}");
+    let cols = k.ok(
+        DEFAULT,
+        &["-n", n, "get", "cm", "o", "-o", "custom-columns=N:.metadata.name,A:.data.a"],
+    );
+    assert!(
+        cols.contains("N")
+            && cols.lines().nth(1).is_some_and(|l| l.split_whitespace().eq(["o", "1"])),
+        "{cols}"
+    );
 
     // Cluster-wide listing shows the namespace column.
     let all = k.ok(DEFAULT, &["get", "cm", "-A"]);
@@ -465,7 +588,11 @@ fn get_with_label_and_field_selectors() {
     let names = |args: &[&str]| -> Vec<String> {
         let mut a = vec!["-n", n, "get", "cm", "-o", "name"];
         a.extend_from_slice(args);
-        let mut v: Vec<String> = k.ok(DEFAULT, &a).lines().map(|l| l.trim_start_matches("configmap/").to_string()).collect();
+        let mut v: Vec<String> = k
+            .ok(DEFAULT, &a)
+            .lines()
+            .map(|l| l.trim_start_matches("configmap/").to_string())
+            .collect();
         v.retain(|x| x != "kube-root-ca.crt");
         v.sort();
         v
@@ -480,7 +607,10 @@ fn get_with_label_and_field_selectors() {
     assert_eq!(names(&["-l", "env=prod,tier=back"]), ["two"]);
     assert_eq!(names(&["--field-selector", "metadata.name=two"]), ["two"]);
     assert_eq!(names(&["--field-selector", "metadata.name!=two", "-l", "env"]), ["one", "three"]);
-    assert_eq!(names(&["--field-selector", &format!("metadata.namespace={n}"), "-l", "env=dev"]), ["three"]);
+    assert_eq!(
+        names(&["--field-selector", &format!("metadata.namespace={n}"), "-l", "env=dev"]),
+        ["three"]
+    );
 
     // A kind-specific field: Secret type.
     common::post(
@@ -489,7 +619,19 @@ fn get_with_label_and_field_selectors() {
         &serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "dock"},
             "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "e30="}}),
     );
-    let out = k.ok(DEFAULT, &["-n", n, "get", "secrets", "--field-selector", "type=kubernetes.io/dockerconfigjson", "-o", "name"]);
+    let out = k.ok(
+        DEFAULT,
+        &[
+            "-n",
+            n,
+            "get",
+            "secrets",
+            "--field-selector",
+            "type=kubernetes.io/dockerconfigjson",
+            "-o",
+            "name",
+        ],
+    );
     assert_eq!(out.trim(), "secret/dock");
 
     let err = k.fails(DEFAULT, &["-n", n, "get", "cm", "--field-selector", "data.a=1"]);
@@ -509,7 +651,11 @@ fn delete_by_label() {
     seed_cm(k, n, "gone-2", &[], &[("group", "old")]);
     seed_cm(k, n, "kept", &[], &[("group", "new")]);
     let out = k.ok(DEFAULT, &["-n", n, "delete", "cm", "-l", "group=old"]);
-    assert!(out.contains("configmap \"gone-1\" deleted") && out.contains("configmap \"gone-2\" deleted"), "{out}");
+    assert!(
+        out.contains("configmap \"gone-1\" deleted")
+            && out.contains("configmap \"gone-2\" deleted"),
+        "{out}"
+    );
     let left = k.ok(DEFAULT, &["-n", n, "get", "cm", "-l", "group", "-o", "name"]);
     assert_eq!(left.trim(), "configmap/kept");
 }
@@ -520,11 +666,17 @@ fn wait_for_delete() {
     let ns = k.namespace("wait-delete");
     let n = ns.name.as_str();
     seed_cm(k, n, "w", &[("a", "1")], &[]);
-    let mut waiter = k.kubectl_spawn(DEFAULT, &["-n", n, "wait", "--for=delete", "cm/w", "--timeout=30s"]);
+    let mut waiter =
+        k.kubectl_spawn(DEFAULT, &["-n", n, "wait", "--for=delete", "cm/w", "--timeout=30s"]);
     std::thread::sleep(Duration::from_millis(700));
-    let r = k.curl(Req { method: "DELETE", ..Req::get(&format!("/api/v1/namespaces/{n}/configmaps/w")) });
+    let r = k.curl(Req {
+        method: "DELETE",
+        ..Req::get(&format!("/api/v1/namespaces/{n}/configmaps/w"))
+    });
     assert_eq!(r.status, 200, "{}", r.body);
-    waiter.expect_line("saying condition met", Duration::from_secs(20), |l| l.contains("condition met"));
+    waiter.expect_line("saying condition met", Duration::from_secs(20), |l| {
+        l.contains("condition met")
+    });
     // Waiting on something already gone returns at once.
     let out = k.kubectl(DEFAULT, &["-n", n, "wait", "--for=delete", "cm/w", "--timeout=5s"]);
     assert!(out.status.success(), "{out:?}");
@@ -565,7 +717,16 @@ fn create_secrets(version: &str) {
 
     let out = k.ok(
         version,
-        &["-n", n, "create", "secret", "generic", "gen", "--from-literal=user=admin", &format!("--from-file={}", file.display())],
+        &[
+            "-n",
+            n,
+            "create",
+            "secret",
+            "generic",
+            "gen",
+            "--from-literal=user=admin",
+            &format!("--from-file={}", file.display()),
+        ],
     );
     assert!(out.contains("secret/gen created"), "{out}");
     let s = json_of(&k.ok(version, &["-n", n, "get", "secret", "gen", "-o", "json"]));
@@ -575,18 +736,42 @@ fn create_secrets(version: &str) {
 
     let out = k.ok(
         version,
-        &["-n", n, "create", "secret", "docker-registry", "reg", "--docker-server=registry.local:5000", "--docker-username=u", "--docker-password=p", "--docker-email=u@example.com"],
+        &[
+            "-n",
+            n,
+            "create",
+            "secret",
+            "docker-registry",
+            "reg",
+            "--docker-server=registry.local:5000",
+            "--docker-username=u",
+            "--docker-password=p",
+            "--docker-email=u@example.com",
+        ],
     );
     assert!(out.contains("secret/reg created"), "{out}");
     let s = json_of(&k.ok(version, &["-n", n, "get", "secret", "reg", "-o", "json"]));
     assert_eq!(s["type"], "kubernetes.io/dockerconfigjson", "{s}");
     let cfg = s["data"][".dockerconfigjson"].as_str().unwrap_or_default();
     let decoded = b64_decode(cfg);
-    assert!(decoded.contains("registry.local:5000") && decoded.contains("\"username\":\"u\""), "{decoded}");
+    assert!(
+        decoded.contains("registry.local:5000") && decoded.contains("\"username\":\"u\""),
+        "{decoded}"
+    );
 
     let (crt, key) = (dir.join("tls.crt"), dir.join("tls.key"));
     let st = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=k2d-test"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=k2d-test",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -596,7 +781,16 @@ fn create_secrets(version: &str) {
     assert!(st.status.success(), "openssl: {}", String::from_utf8_lossy(&st.stderr));
     let out = k.ok(
         version,
-        &["-n", n, "create", "secret", "tls", "tls", &format!("--cert={}", crt.display()), &format!("--key={}", key.display())],
+        &[
+            "-n",
+            n,
+            "create",
+            "secret",
+            "tls",
+            "tls",
+            &format!("--cert={}", crt.display()),
+            &format!("--key={}", key.display()),
+        ],
     );
     assert!(out.contains("secret/tls created"), "{out}");
     let s = json_of(&k.ok(version, &["-n", n, "get", "secret", "tls", "-o", "json"]));
@@ -605,8 +799,13 @@ fn create_secrets(version: &str) {
     assert!(s["data"]["tls.key"].as_str().is_some_and(|v| !v.is_empty()), "{s}");
 
     let table = k.ok(version, &["-n", n, "get", "secrets"]);
-    for (name, ty) in [("gen", "Opaque"), ("reg", "kubernetes.io/dockerconfigjson"), ("tls", "kubernetes.io/tls")] {
-        assert!(table.lines().any(|l| l.split_whitespace().take(2).eq([name, ty])), "{name} {ty} in:\n{table}");
+    for (name, ty) in
+        [("gen", "Opaque"), ("reg", "kubernetes.io/dockerconfigjson"), ("tls", "kubernetes.io/tls")]
+    {
+        assert!(
+            table.lines().any(|l| l.split_whitespace().take(2).eq([name, ty])),
+            "{name} {ty} in:\n{table}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -642,7 +841,15 @@ fn create_configmap_from_file(version: &str) {
 
     let out = k.ok(
         version,
-        &["-n", n, "create", "configmap", "from-files", &format!("--from-file={}", dir.display()), &format!("--from-file=renamed.conf={}", single.display())],
+        &[
+            "-n",
+            n,
+            "create",
+            "configmap",
+            "from-files",
+            &format!("--from-file={}", dir.display()),
+            &format!("--from-file=renamed.conf={}", single.display()),
+        ],
     );
     assert!(out.contains("configmap/from-files created"), "{out}");
     let obj = json_of(&k.ok(version, &["-n", n, "get", "cm", "from-files", "-o", "json"]));
@@ -651,7 +858,10 @@ fn create_configmap_from_file(version: &str) {
         serde_json::json!({"app.properties": "color=blue\nsize=L\n", "motd.txt": "hello\n", "renamed.conf": "x=1\n"}),
         "{obj}"
     );
-    let out = k.ok(version, &["-n", n, "create", "configmap", "lit", "--from-literal=a=1", "--from-literal=b=two"]);
+    let out = k.ok(
+        version,
+        &["-n", n, "create", "configmap", "lit", "--from-literal=a=1", "--from-literal=b=two"],
+    );
     assert!(out.contains("configmap/lit created"), "{out}");
     assert_eq!(jsonpath(k, n, "cm/lit", "{.data.b}"), "two");
     let _ = std::fs::remove_dir_all(&dir);
@@ -682,9 +892,11 @@ fn secret_files_and_token_are_not_world_readable() {
         &serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"password": "hunter2"}}),
     );
     let file = k.data.join(format!("files/secrets/{n}/db/..data/password"));
-    common::eventually(&format!("{} to be written", file.display()), Duration::from_secs(10), || {
-        file.exists().then_some(())
-    });
+    common::eventually(
+        &format!("{} to be written", file.display()),
+        Duration::from_secs(10),
+        || file.exists().then_some(()),
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "hunter2");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{} has mode {mode:o}", file.display());
@@ -700,14 +912,29 @@ fn secret_files_and_token_are_not_world_readable() {
     assert_eq!(tmode, 0o600, "<data>/token has mode {tmode:o}");
 
     // Updates replace the content; deleting the Secret removes its files.
-    k.ok(DEFAULT, &["-n", n, "patch", "secret", "db", "--type", "merge", "-p", r#"{"stringData":{"password":"changed"}}"#]);
+    k.ok(
+        DEFAULT,
+        &[
+            "-n",
+            n,
+            "patch",
+            "secret",
+            "db",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"stringData":{"password":"changed"}}"#,
+        ],
+    );
     common::eventually("the secret file to change", Duration::from_secs(10), || {
         (std::fs::read_to_string(&file).ok()? == "changed").then_some(())
     });
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "after update {} has mode {mode:o}", file.display());
     k.ok(DEFAULT, &["-n", n, "delete", "secret", "db"]);
-    common::eventually("the secret files to disappear", Duration::from_secs(10), || (!dir.exists()).then_some(()));
+    common::eventually("the secret files to disappear", Duration::from_secs(10), || {
+        (!dir.exists()).then_some(())
+    });
 }
 
 // ---------------------------------------------------------------- per kubectl version
@@ -728,13 +955,25 @@ fn core_flow(version: &str) {
     let out = k.ok(version, &["get", "ns", n]);
     assert!(out.contains("Active"), "{out}");
 
-    let out = k.ok_stdin(version, &["-n", n, "apply", "-f", "-"], &cm_yaml("core", &[("a", "1"), ("b", "2")]));
+    let out = k.ok_stdin(
+        version,
+        &["-n", n, "apply", "-f", "-"],
+        &cm_yaml("core", &[("a", "1"), ("b", "2")]),
+    );
     assert!(out.contains("configmap/core created"), "{out}");
-    let out = k.ok_stdin(version, &["-n", n, "apply", "-f", "-"], &cm_yaml("core", &[("a", "2"), ("b", "2")]));
+    let out = k.ok_stdin(
+        version,
+        &["-n", n, "apply", "-f", "-"],
+        &cm_yaml("core", &[("a", "2"), ("b", "2")]),
+    );
     assert!(out.contains("configmap/core configured"), "{out}");
     assert_eq!(k.ok(version, &["-n", n, "get", "cm", "core", "-o", "jsonpath={.data.a}"]), "2");
 
-    let diff = k.kubectl_stdin(version, &["-n", n, "diff", "-f", "-"], &cm_yaml("core", &[("a", "3"), ("b", "2")]));
+    let diff = k.kubectl_stdin(
+        version,
+        &["-n", n, "diff", "-f", "-"],
+        &cm_yaml("core", &[("a", "3"), ("b", "2")]),
+    );
     assert_eq!(diff.status.code(), Some(1), "diff: {diff:?}");
     assert!(String::from_utf8_lossy(&diff.stdout).contains("+  a: \"3\""), "{diff:?}");
 
@@ -746,27 +985,59 @@ fn core_flow(version: &str) {
     assert!(yaml.contains("kind: ConfigMap"), "{yaml}");
 
     k.ok(version, &["-n", n, "patch", "cm", "core", "-p", r#"{"data":{"s":"strategic"}}"#]);
-    k.ok(version, &["-n", n, "patch", "cm", "core", "--type", "merge", "-p", r#"{"data":{"m":"merge"}}"#]);
-    k.ok(version, &["-n", n, "patch", "cm", "core", "--type", "json", "-p", r#"[{"op":"remove","path":"/data/b"}]"#]);
+    k.ok(
+        version,
+        &["-n", n, "patch", "cm", "core", "--type", "merge", "-p", r#"{"data":{"m":"merge"}}"#],
+    );
+    k.ok(
+        version,
+        &[
+            "-n",
+            n,
+            "patch",
+            "cm",
+            "core",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op":"remove","path":"/data/b"}]"#,
+        ],
+    );
     let obj = json_of(&k.ok(version, &["-n", n, "get", "cm", "core", "-o", "json"]));
     assert_eq!(obj["data"], serde_json::json!({"a": "2", "s": "strategic", "m": "merge"}), "{obj}");
 
     k.ok(version, &["-n", n, "label", "cm", "core", "flow=core"]);
     k.ok(version, &["-n", n, "annotate", "cm", "core", "note=x"]);
-    assert_eq!(k.ok(version, &["-n", n, "get", "cm", "-l", "flow=core", "-o", "name"]).trim(), "configmap/core");
     assert_eq!(
-        k.ok(version, &["-n", n, "get", "cm", "--field-selector", "metadata.name=core", "-o", "name"]).trim(),
+        k.ok(version, &["-n", n, "get", "cm", "-l", "flow=core", "-o", "name"]).trim(),
+        "configmap/core"
+    );
+    assert_eq!(
+        k.ok(
+            version,
+            &["-n", n, "get", "cm", "--field-selector", "metadata.name=core", "-o", "name"]
+        )
+        .trim(),
         "configmap/core"
     );
 
     let mut obj = json_of(&k.ok(version, &["-n", n, "get", "cm", "core", "-o", "json"]));
     obj["data"]["a"] = "replaced".into();
     k.ok_stdin(version, &["-n", n, "replace", "-f", "-"], &obj.to_string());
-    assert_eq!(k.ok(version, &["-n", n, "get", "cm", "core", "-o", "jsonpath={.data.a}"]), "replaced");
+    assert_eq!(
+        k.ok(version, &["-n", n, "get", "cm", "core", "-o", "jsonpath={.data.a}"]),
+        "replaced"
+    );
 
-    let out = k.ok(version, &["-n", n, "create", "secret", "generic", "core-secret", "--from-literal=k=v"]);
+    let out = k.ok(
+        version,
+        &["-n", n, "create", "secret", "generic", "core-secret", "--from-literal=k=v"],
+    );
     assert!(out.contains("secret/core-secret created"), "{out}");
-    assert_eq!(k.ok(version, &["-n", n, "get", "secret", "core-secret", "-o", "jsonpath={.data.k}"]), "dg==");
+    assert_eq!(
+        k.ok(version, &["-n", n, "get", "secret", "core-secret", "-o", "jsonpath={.data.k}"]),
+        "dg=="
+    );
     let out = k.ok(version, &["-n", n, "create", "configmap", "core-lit", "--from-literal=x=y"]);
     assert!(out.contains("configmap/core-lit created"), "{out}");
 

@@ -328,8 +328,7 @@ impl K2d {
         use std::os::unix::fs::PermissionsExt;
         let p = self.root.join(name);
         std::fs::write(&p, format!("#!/bin/sh\nset -e\n{body}\n")).expect("writing script");
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod script");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod script");
         p
     }
 }
@@ -474,7 +473,12 @@ impl<'a> Req<'a> {
             token: Token::Good,
         }
     }
-    pub fn with_body(method: &'a str, path: &'a str, content_type: &'a str, body: &'a [u8]) -> Req<'a> {
+    pub fn with_body(
+        method: &'a str,
+        path: &'a str,
+        content_type: &'a str,
+        body: &'a [u8],
+    ) -> Req<'a> {
         Req { method, path, body: Some(body), content_type, ..Req::get(path) }
     }
     pub fn post_json(path: &'a str, body: &'a str) -> Req<'a> {
@@ -542,7 +546,11 @@ pub fn run(mut cmd: Command, stdin: Option<Vec<u8>>, timeout: Duration) -> Outpu
     if let Some(w) = writer {
         let _ = w.join();
     }
-    Output { status, stdout: out_t.join().unwrap_or_default(), stderr: err_t.join().unwrap_or_default() }
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
 }
 
 /// The kubectl binary for `version` ("1.20", "1.27" ... "1.33").
@@ -590,8 +598,7 @@ pub fn shared() -> &'static K2d {
         std::thread::spawn(move || {
             let k = K2d::start();
             let pid = k.child.as_ref().map(|c| c.id()).unwrap_or(0);
-            *SHARED_CLEANUP.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((pid, k.root.clone()));
+            *SHARED_CLEANUP.lock().unwrap_or_else(|e| e.into_inner()) = Some((pid, k.root.clone()));
             // SAFETY: registering a plain extern "C" function with no captures.
             unsafe { libc::atexit(cleanup_shared) };
             let _ = tx.send(k);
@@ -606,18 +613,16 @@ pub fn shared() -> &'static K2d {
 static SHARED_CLEANUP: Mutex<Option<(u32, PathBuf)>> = Mutex::new(None);
 
 extern "C" fn cleanup_shared() {
-    if let Ok(mut g) = SHARED_CLEANUP.lock() {
-        if let Some((pid, root)) = g.take() {
-            if pid != 0 {
-                // SAFETY: kill(2) and waitpid(2) on our own child.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGKILL);
-                    libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
-                }
-            }
-            let _ = std::fs::remove_dir_all(root);
+    let Ok(mut g) = SHARED_CLEANUP.lock() else { return };
+    let Some((pid, root)) = g.take() else { return };
+    if pid != 0 {
+        // SAFETY: kill(2) and waitpid(2) on our own child.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
         }
     }
+    let _ = std::fs::remove_dir_all(root);
 }
 
 /// Ask the kernel to SIGKILL the child when the spawning thread dies, so a
@@ -682,7 +687,8 @@ pub fn seed_cm(k: &K2d, ns: &str, name: &str, data: &[(&str, &str)], labels: &[(
     let labels: serde_json::Map<String, serde_json::Value> =
         labels.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect();
     // Empty maps are left out, as Go clients would (omitempty).
-    let mut obj = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+    let mut obj =
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
     if !labels.is_empty() {
         obj["metadata"]["labels"] = labels.into();
     }
