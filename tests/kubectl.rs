@@ -99,7 +99,7 @@ fn get_namespaces_shows_system_namespaces() {
 }
 
 #[test]
-fn create_and_delete_namespace_waits_until_gone() {
+fn create_namespace() {
     let k = shared();
     let ns = "created-by-kubectl";
     let out = k.ok(DEFAULT, &["create", "ns", ns]);
@@ -110,12 +110,34 @@ fn create_and_delete_namespace_waits_until_gone() {
         &["get", "ns", ns, "-o", "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name}"],
     );
     assert_eq!(label, ns);
-    // Something inside it, which deleting the namespace must remove.
-    seed_cm(k, ns, "inside", &[("a", "1")], &[]);
     // The default ServiceAccount appears in every namespace.
     common::eventually("serviceaccount default", Duration::from_secs(10), || {
         k.kubectl(DEFAULT, &["-n", ns, "get", "sa", "default"]).status.success().then_some(())
     });
+    // Creating it again is AlreadyExists.
+    let err = k.fails(DEFAULT, &["create", "ns", ns]);
+    assert!(err.contains("AlreadyExists") && err.contains(ns), "{err}");
+    k.ok(DEFAULT, &["delete", "ns", ns]);
+}
+
+#[test]
+fn delete_namespace_goes_through_terminating_and_waits_until_gone() {
+    let k = shared();
+    let ns = "deleted-by-kubectl";
+    // Created without kubectl so that this test does not depend on `create ns`.
+    common::post(
+        k,
+        "/api/v1/namespaces",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+    );
+    // Something inside it, which deleting the namespace must remove.
+    seed_cm(k, ns, "inside", &[("a", "1")], &[]);
+    let field = format!("metadata.name={ns}");
+    let mut w = k.kubectl_spawn(
+        DEFAULT,
+        &["get", "ns", "-w", "--output-watch-events", "--field-selector", &field],
+    );
+    w.expect_line("ADDED", Duration::from_secs(10), |l| l.starts_with("ADDED"));
 
     let out = k.ok(DEFAULT, &["delete", "ns", ns, "--timeout=60s"]);
     assert!(out.contains(&format!("namespace \"{ns}\" deleted")), "{out}");
@@ -124,6 +146,12 @@ fn create_and_delete_namespace_waits_until_gone() {
     assert!(err.contains("NotFound") && err.contains(ns), "{err}");
     let r = k.curl(Req::get(&format!("/api/v1/namespaces/{ns}/configmaps/inside")));
     assert_eq!(r.status, 404, "configmap inside a deleted namespace: {}", r.body);
+    // On the way it was Terminating, as in Kubernetes.
+    w.expect_line("MODIFIED ... Terminating", Duration::from_secs(10), |l| {
+        l.starts_with("MODIFIED") && l.contains("Terminating")
+    });
+    w.expect_line("DELETED", Duration::from_secs(10), |l| l.starts_with("DELETED"));
+    w.stop();
 }
 
 #[test]

@@ -53,7 +53,9 @@ impl K2d {
             unique_suffix()
         ));
         let data = root.join("data");
-        std::fs::create_dir_all(root.join("home")).expect("creating the test directory");
+        for dir in ["home", "tmp"] {
+            std::fs::create_dir_all(root.join(dir)).expect("creating the test directory");
+        }
         let mut k = K2d { root, data, port: 0, secret: secret.map(str::to_string), child: None };
         k.launch_on_free_port();
         k
@@ -192,6 +194,8 @@ impl K2d {
         cmd.args(args)
             .env("KUBECONFIG", self.kubeconfig())
             .env("HOME", self.home())
+            // kubectl's edit/diff scratch files go away with the instance.
+            .env("TMPDIR", self.root.join("tmp"))
             .env_remove("KUBECACHEDIR")
             .env_remove("KUBECTL_EXTERNAL_DIFF");
         cmd
