@@ -13,6 +13,7 @@ pub mod meta;
 pub mod negotiate;
 pub mod output;
 pub mod patch;
+pub mod protobuf;
 pub mod router;
 pub mod selector;
 pub mod server;
