@@ -143,6 +143,13 @@ pub static ROOTS: &[(&str, &str, &Message)] = &[
     ("authentication.k8s.io/v1", "SelfSubjectReview", &SELF_SUBJECT_REVIEW),
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview", &SELF_SUBJECT_ACCESS_REVIEW),
     ("policy/v1", "Eviction", &EVICTION),
+    ("policy/v1", "PodDisruptionBudget", &POD_DISRUPTION_BUDGET),
+    ("rbac.authorization.k8s.io/v1", "Role", &ROLE),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole", &CLUSTER_ROLE),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding", &ROLE_BINDING),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &CLUSTER_ROLE_BINDING),
+    ("networking.k8s.io/v1", "Ingress", &INGRESS),
+    ("scheduling.k8s.io/v1", "PriorityClass", &PRIORITY_CLASS),
     // DeleteOptions is served under every group version.
     ("meta.k8s.io/v1", "DeleteOptions", &DELETE_OPTIONS),
     ("v1", "DeleteOptions", &DELETE_OPTIONS),

@@ -2,7 +2,8 @@
 //!
 //! Field numbers are those of Kubernetes v1.35's `generated.proto` files
 //! (k8s.io/api core, apps, batch, events, autoscaling, authentication,
-//! authorization, policy v1; k8s.io/apimachinery meta/v1); numbers never
+//! authorization, policy, rbac, networking, scheduling v1;
+//! k8s.io/apimachinery meta/v1); numbers never
 //! change or get reused, so older clients (kubectl 1.27-1.33) send a subset.
 //! JSON names, struct order and [`Presence`] follow the Go `types.go` tags.
 //! Each kind's section holds the messages first needed by it; later kinds
@@ -2384,5 +2385,214 @@ pub static EVICTION: Message = Message {
     fields: &[
         one(1, "metadata", Msg(&OBJECT_META)).req(),
         one(2, "deleteOptions", Msg(&DELETE_OPTIONS)).ptr(),
+    ],
+};
+
+// ---- rbac/v1 Role and what it alone needs ----
+
+pub static POLICY_RULE: Message = Message {
+    name: "PolicyRule",
+    fields: &[
+        list(1, "verbs", Str).nullable(),
+        list(2, "apiGroups", Str),
+        list(3, "resources", Str),
+        list(4, "resourceNames", Str),
+        list(5, "nonResourceURLs", Str),
+    ],
+};
+
+pub static ROLE: Message = Message {
+    name: "Role",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        list(2, "rules", Msg(&POLICY_RULE)).nullable(),
+    ],
+};
+
+// ---- rbac/v1 ClusterRole and what it alone needs ----
+
+pub static AGGREGATION_RULE: Message = Message {
+    name: "AggregationRule",
+    fields: &[list(1, "clusterRoleSelectors", Msg(&LABEL_SELECTOR))],
+};
+
+pub static CLUSTER_ROLE: Message = Message {
+    name: "ClusterRole",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        list(2, "rules", Msg(&POLICY_RULE)).nullable(),
+        one(3, "aggregationRule", Msg(&AGGREGATION_RULE)).ptr(),
+    ],
+};
+
+// ---- rbac/v1 RoleBinding and what it alone needs ----
+
+pub static SUBJECT: Message = Message {
+    name: "Subject",
+    fields: &[
+        one(1, "kind", Str).req(),
+        one(2, "apiGroup", Str),
+        one(3, "name", Str).req(),
+        one(4, "namespace", Str),
+    ],
+};
+
+pub static ROLE_REF: Message = Message {
+    name: "RoleRef",
+    fields: &[one(1, "apiGroup", Str).req(), one(2, "kind", Str).req(), one(3, "name", Str).req()],
+};
+
+pub static ROLE_BINDING: Message = Message {
+    name: "RoleBinding",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        list(2, "subjects", Msg(&SUBJECT)),
+        one(3, "roleRef", Msg(&ROLE_REF)).req(),
+    ],
+};
+
+// ---- rbac/v1 ClusterRoleBinding and what it alone needs ----
+
+pub static CLUSTER_ROLE_BINDING: Message = Message {
+    name: "ClusterRoleBinding",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        list(2, "subjects", Msg(&SUBJECT)),
+        one(3, "roleRef", Msg(&ROLE_REF)).req(),
+    ],
+};
+
+// ---- networking/v1 Ingress and what it alone needs ----
+
+pub static SERVICE_BACKEND_PORT: Message =
+    Message { name: "ServiceBackendPort", fields: &[one(1, "name", Str), one(2, "number", I32)] };
+
+pub static INGRESS_SERVICE_BACKEND: Message = Message {
+    name: "IngressServiceBackend",
+    fields: &[one(1, "name", Str).req(), one(2, "port", Msg(&SERVICE_BACKEND_PORT)).req()],
+};
+
+pub static INGRESS_BACKEND: Message = Message {
+    name: "IngressBackend",
+    fields: &[
+        one(4, "service", Msg(&INGRESS_SERVICE_BACKEND)).ptr(),
+        one(3, "resource", Msg(&TYPED_LOCAL_OBJECT_REFERENCE)).ptr(),
+    ],
+};
+
+pub static INGRESS_TLS: Message =
+    Message { name: "IngressTLS", fields: &[list(1, "hosts", Str), one(2, "secretName", Str)] };
+
+pub static HTTP_INGRESS_PATH: Message = Message {
+    name: "HTTPIngressPath",
+    fields: &[
+        one(1, "path", Str),
+        one(3, "pathType", Str).nullable(),
+        one(2, "backend", Msg(&INGRESS_BACKEND)).req(),
+    ],
+};
+
+pub static HTTP_INGRESS_RULE_VALUE: Message = Message {
+    name: "HTTPIngressRuleValue",
+    fields: &[list(1, "paths", Msg(&HTTP_INGRESS_PATH)).nullable()],
+};
+
+pub static INGRESS_RULE_VALUE: Message = Message {
+    name: "IngressRuleValue",
+    fields: &[one(1, "http", Msg(&HTTP_INGRESS_RULE_VALUE)).ptr()],
+};
+
+pub static INGRESS_RULE: Message = Message {
+    name: "IngressRule",
+    fields: &[one(1, "host", Str), one(2, "", Msg(&INGRESS_RULE_VALUE)).inline()],
+};
+
+pub static INGRESS_SPEC: Message = Message {
+    name: "IngressSpec",
+    fields: &[
+        one(4, "ingressClassName", Str).ptr(),
+        one(1, "defaultBackend", Msg(&INGRESS_BACKEND)).ptr(),
+        list(2, "tls", Msg(&INGRESS_TLS)),
+        list(3, "rules", Msg(&INGRESS_RULE)),
+    ],
+};
+
+pub static INGRESS_PORT_STATUS: Message = Message {
+    name: "IngressPortStatus",
+    fields: &[one(1, "port", I32).req(), one(2, "protocol", Str).req(), one(3, "error", Str).ptr()],
+};
+
+pub static INGRESS_LOAD_BALANCER_INGRESS: Message = Message {
+    name: "IngressLoadBalancerIngress",
+    fields: &[
+        one(1, "ip", Str),
+        one(2, "hostname", Str),
+        list(4, "ports", Msg(&INGRESS_PORT_STATUS)),
+    ],
+};
+
+pub static INGRESS_LOAD_BALANCER_STATUS: Message = Message {
+    name: "IngressLoadBalancerStatus",
+    fields: &[list(1, "ingress", Msg(&INGRESS_LOAD_BALANCER_INGRESS))],
+};
+
+pub static INGRESS_STATUS: Message = Message {
+    name: "IngressStatus",
+    fields: &[one(1, "loadBalancer", Msg(&INGRESS_LOAD_BALANCER_STATUS)).req()],
+};
+
+pub static INGRESS: Message = Message {
+    name: "Ingress",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        one(2, "spec", Msg(&INGRESS_SPEC)).req(),
+        one(3, "status", Msg(&INGRESS_STATUS)).req(),
+    ],
+};
+
+// ---- policy/v1 PodDisruptionBudget and what it alone needs ----
+
+pub static POD_DISRUPTION_BUDGET_SPEC: Message = Message {
+    name: "PodDisruptionBudgetSpec",
+    fields: &[
+        one(1, "minAvailable", IntOrStr).ptr(),
+        one(2, "selector", Msg(&LABEL_SELECTOR)).ptr(),
+        one(3, "maxUnavailable", IntOrStr).ptr(),
+        one(4, "unhealthyPodEvictionPolicy", Str).ptr(),
+    ],
+};
+
+pub static POD_DISRUPTION_BUDGET_STATUS: Message = Message {
+    name: "PodDisruptionBudgetStatus",
+    fields: &[
+        one(1, "observedGeneration", I64),
+        map(2, "disruptedPods", Time),
+        one(3, "disruptionsAllowed", I32).req(),
+        one(4, "currentHealthy", I32).req(),
+        one(5, "desiredHealthy", I32).req(),
+        one(6, "expectedPods", I32).req(),
+        list(7, "conditions", Msg(&CONDITION)),
+    ],
+};
+
+pub static POD_DISRUPTION_BUDGET: Message = Message {
+    name: "PodDisruptionBudget",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        one(2, "spec", Msg(&POD_DISRUPTION_BUDGET_SPEC)).req(),
+        one(3, "status", Msg(&POD_DISRUPTION_BUDGET_STATUS)).req(),
+    ],
+};
+
+// ---- scheduling/v1 PriorityClass and what it alone needs ----
+
+pub static PRIORITY_CLASS: Message = Message {
+    name: "PriorityClass",
+    fields: &[
+        one(1, "metadata", Msg(&OBJECT_META)).req(),
+        one(2, "value", I32).req(),
+        one(3, "globalDefault", Bool),
+        one(4, "description", Str),
+        one(5, "preemptionPolicy", Str).ptr(),
     ],
 };
