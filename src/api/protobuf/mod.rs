@@ -77,10 +77,10 @@ struct Envelope<'a> {
 
 fn envelope(body: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     let Some(rest) = body.strip_prefix(MAGIC) else {
-        return malformed(format!(
-            "provided data does not appear to be a protobuf message, expected prefix {:?}",
-            MAGIC
-        ));
+        // Worded like apimachinery's error (Go prints the prefix as [107 56 115 0]).
+        return malformed(
+            "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]",
+        );
     };
     let mut env = Envelope { api_version: String::new(), kind: String::new(), raw: &[] };
     let mut r = Reader::new(rest);
