@@ -1,8 +1,9 @@
-//! Request bodies: size limit, JSON or YAML, and the decode errors
+//! Request bodies: size limit, JSON, YAML or Kubernetes protobuf, and the decode errors
 //! kube-apiserver gives for each.
 
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::http::Request;
+use crate::api::protobuf;
 use serde_json::Value;
 
 /// kube-apiserver's limit on a request body (3 MiB).
@@ -25,6 +26,15 @@ pub fn parse_object(req: &Request, expected_kind: &str) -> ApiResult<Value> {
         "application/yaml" | "application/x-yaml" | "text/yaml" => {
             serde_yaml_ng::from_slice(&req.body).map_err(|e| unrecognized(e.to_string()))?
         }
+        protobuf::MEDIA_TYPE => match protobuf::decode(&req.body, expected_kind) {
+            Ok(v) => v,
+            Err(protobuf::DecodeError::UnknownKind { .. }) => {
+                return Err(ApiError::unsupported_media_type(ct));
+            }
+            Err(e) => {
+                return Err(ApiError::bad_request(format!("unable to decode protobuf body: {e}")));
+            }
+        },
         _ => return Err(ApiError::unsupported_media_type(ct)),
     };
     if !v.is_object() {

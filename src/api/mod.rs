@@ -16,6 +16,7 @@ pub mod negotiate;
 pub mod openapi;
 pub mod output;
 pub mod patch;
+pub mod protobuf;
 pub mod router;
 pub mod schema;
 pub mod selector;
