@@ -667,7 +667,9 @@ fn get_with_label_and_field_selectors() {
     // answers with the generic metadata-only wording (pods say "field label not
     // supported", see errors/400-bad-field-selector.json).
     assert!(
-        err.contains(r#""data.a" is not a known field selector: only "metadata.name", "metadata.namespace""#),
+        err.contains(
+            r#""data.a" is not a known field selector: only "metadata.name", "metadata.namespace""#
+        ),
         "{err}"
     );
     // An empty result is not an error.
