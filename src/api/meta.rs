@@ -156,7 +156,7 @@ fn qualified_name_error(k: &str) -> Option<String> {
 }
 
 /// Field order of `ObjectMeta` as Go serialises it.
-const META_ORDER: &[&str] = &[
+pub const META_ORDER: &[&str] = &[
     "name",
     "generateName",
     "namespace",

@@ -233,31 +233,13 @@ fn resource_version_of(obj: &Value) -> String {
         .to_string()
 }
 
-/// ObjectMeta's field order in Go, which is how the real server writes it.
-const META_ORDER: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
 
 /// An object's metadata in ObjectMeta order; `creationTimestamp` is always
 /// present (Go writes a zero time as `null`).
 pub fn canonical_metadata(obj: &Value) -> Value {
     let src = obj.get("metadata").and_then(Value::as_object);
     let mut out = Map::new();
-    for k in META_ORDER {
+    for k in crate::api::meta::META_ORDER {
         match src.and_then(|m| m.get(*k)) {
             Some(v) => {
                 out.insert((*k).into(), v.clone());
