@@ -233,7 +233,6 @@ fn resource_version_of(obj: &Value) -> String {
         .to_string()
 }
 
-
 /// An object's metadata in ObjectMeta order; `creationTimestamp` is always
 /// present (Go writes a zero time as `null`).
 pub fn canonical_metadata(obj: &Value) -> Value {

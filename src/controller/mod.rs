@@ -12,12 +12,20 @@ use base64::Engine;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use parking_lot::Mutex;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// First retry delay after a failed reconcile; doubles per failure up to
+/// [`MAX_BACKOFF`], like the workqueue rate limiter of Kubernetes controllers.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long the loop sleeps when nothing is queued or due.
+const IDLE: Duration = Duration::from_secs(5);
 
 /// One object to reconcile.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     pub resource: String,
     pub namespace: String,
@@ -97,7 +105,8 @@ impl Controller {
         std::thread::Builder::new().name("controller".into()).spawn(move || self.run())
     }
 
-    fn next(&self) -> Option<Key> {
+    /// The next key by priority, waiting at most `wait`.
+    fn next(&self, wait: Duration) -> Option<Key> {
         for r in &self.receivers {
             if let Ok(k) = r.try_recv() {
                 return Some(k);
@@ -107,23 +116,45 @@ impl Controller {
         for r in &self.receivers {
             sel.recv(r);
         }
-        let op = sel.select_timeout(Duration::from_secs(5)).ok()?;
+        let op = sel.select_timeout(wait).ok()?;
         let i = op.index();
         op.recv(&self.receivers[i]).ok()
     }
 
     fn run(self) {
+        // Failed keys wait here, on this thread, until their backoff expires:
+        // no thread or timer per failure, and at most one entry per object.
+        let mut due: BinaryHeap<Reverse<(Instant, Key)>> = BinaryHeap::new();
+        let mut failures: HashMap<Key, u32> = HashMap::new();
         loop {
-            let Some(key) = self.next() else { continue };
+            let now = Instant::now();
+            while due.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+                if let Some(Reverse((_, k))) = due.pop() {
+                    self.queue.enqueue(&k.resource, &k.namespace, &k.name);
+                }
+            }
+            let wait =
+                due.peek().map_or(IDLE, |Reverse((at, _))| at.saturating_duration_since(now));
+            let Some(key) = self.next(wait) else { continue };
             self.queue.pending.lock().remove(&key);
-            if let Err(e) = self.reconcile(&key) {
-                log::warn!("reconciling {} {}/{}: {e}", key.resource, key.namespace, key.name);
-                // Retry later without blocking the loop.
-                let q = self.queue.clone();
-                let _ = std::thread::Builder::new().name("retry".into()).spawn(move || {
-                    std::thread::sleep(Duration::from_secs(2));
-                    q.enqueue(&key.resource, &key.namespace, &key.name);
-                });
+            match self.reconcile(&key) {
+                Ok(()) => {
+                    failures.remove(&key);
+                }
+                Err(e) => {
+                    let n = failures.entry(key.clone()).or_insert(0);
+                    *n += 1;
+                    let delay = backoff(*n);
+                    log::warn!(
+                        "reconciling {} {}/{} failed ({e}); retrying in {delay:?}",
+                        key.resource,
+                        key.namespace,
+                        key.name
+                    );
+                    if !due.iter().any(|Reverse((_, k))| *k == key) {
+                        due.push(Reverse((Instant::now() + delay, key)));
+                    }
+                }
             }
         }
     }
@@ -149,6 +180,11 @@ impl Controller {
             _ => Ok(()),
         }
     }
+}
+
+/// Exponential backoff for the `n`th consecutive failure of one key.
+fn backoff(n: u32) -> Duration {
+    FIRST_BACKOFF.saturating_mul(1u32 << n.saturating_sub(1).min(20)).min(MAX_BACKOFF)
 }
 
 fn configmap_files(obj: &Value) -> BTreeMap<String, Vec<u8>> {
@@ -180,4 +216,33 @@ fn secret_files(obj: &Value) -> BTreeMap<String, Vec<u8>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(4), Duration::from_secs(4));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn queue_holds_one_entry_per_object() {
+        let dir = std::env::temp_dir().join(format!("k2d-ctl-{}", std::process::id()));
+        let store = Arc::new(Store::open(&dir).unwrap());
+        let c = new(store, FileStore::new(&dir));
+        let q = c.queue();
+        q.enqueue("configmaps", "ns", "a");
+        q.enqueue("configmaps", "ns", "a");
+        q.enqueue("services", "ns", "s");
+        assert_eq!(c.receivers[Priority::High as usize].len(), 1);
+        assert_eq!(c.receivers[Priority::Low as usize].len(), 1);
+        // High priority first.
+        assert_eq!(c.next(Duration::ZERO).unwrap().resource, "configmaps");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
