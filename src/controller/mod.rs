@@ -55,17 +55,66 @@ fn priority(resource: &str) -> Priority {
 pub struct Queue {
     senders: [Sender<Key>; 3],
     pending: Arc<Mutex<HashSet<Key>>>,
+    /// Keys to queue later (retries, crash-loop and pull back-offs), earliest
+    /// first; drained by the controller thread, at most one entry per key.
+    delayed: Arc<Mutex<Delayed>>,
 }
+
+type Delayed = BinaryHeap<Reverse<(Instant, Key)>>;
 
 impl Queue {
     pub fn enqueue(&self, resource: &str, namespace: &str, name: &str) {
-        let key = Key { resource: resource.into(), namespace: namespace.into(), name: name.into() };
+        self.push(Key {
+            resource: resource.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        });
+    }
+
+    fn push(&self, key: Key) {
         if !self.pending.lock().insert(key.clone()) {
             return;
         }
-        let _ = self.senders[priority(resource) as usize].send(key);
+        let p = priority(&key.resource) as usize;
+        let _ = self.senders[p].send(key);
+    }
+
+    /// Queue the object after `delay` (an earlier pending entry for it wins).
+    pub fn enqueue_after(&self, resource: &str, namespace: &str, name: &str, delay: Duration) {
+        let key = Key { resource: resource.into(), namespace: namespace.into(), name: name.into() };
+        let at = Instant::now() + delay;
+        let mut d = self.delayed.lock();
+        if d.iter().any(|Reverse((t, k))| *k == key && *t <= at) {
+            return;
+        }
+        d.retain(|Reverse((_, k))| *k != key);
+        d.push(Reverse((at, key)));
+        // Wake the loop so it recomputes its sleep.
+        let _ = self.senders[Priority::Low as usize].send(WAKE.clone());
+    }
+
+    /// Move due keys to the queues; returns how long until the next is due.
+    fn release_due(&self) -> Duration {
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        let next = {
+            let mut d = self.delayed.lock();
+            while d.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+                if let Some(Reverse((_, k))) = d.pop() {
+                    ready.push(k);
+                }
+            }
+            d.peek().map_or(IDLE, |Reverse((at, _))| at.saturating_duration_since(now))
+        };
+        for k in ready {
+            self.push(k);
+        }
+        next
     }
 }
+
+/// A key that only wakes the controller loop.
+static WAKE: Key = Key { resource: String::new(), namespace: String::new(), name: String::new() };
 
 pub struct Controller {
     store: Arc<Store>,
@@ -78,7 +127,11 @@ pub fn new(store: Arc<Store>, files: FileStore) -> Controller {
     let (h, hr) = unbounded();
     let (m, mr) = unbounded();
     let (l, lr) = unbounded();
-    let queue = Queue { senders: [h, m, l], pending: Arc::new(Mutex::new(HashSet::new())) };
+    let queue = Queue {
+        senders: [h, m, l],
+        pending: Arc::new(Mutex::new(HashSet::new())),
+        delayed: Arc::new(Mutex::new(BinaryHeap::new())),
+    };
     Controller { store, files, queue, receivers: [hr, mr, lr] }
 }
 
@@ -124,20 +177,15 @@ impl Controller {
     }
 
     fn run(self) {
-        // Failed keys wait here, on this thread, until their backoff expires:
-        // no thread or timer per failure, and at most one entry per object.
-        let mut due: BinaryHeap<Reverse<(Instant, Key)>> = BinaryHeap::new();
+        // Failed keys wait in the queue's delayed heap until their backoff
+        // expires: no thread or timer per failure, one entry per object.
         let mut failures: HashMap<Key, u32> = HashMap::new();
         loop {
-            let now = Instant::now();
-            while due.peek().is_some_and(|Reverse((at, _))| *at <= now) {
-                if let Some(Reverse((_, k))) = due.pop() {
-                    self.queue.enqueue(&k.resource, &k.namespace, &k.name);
-                }
-            }
-            let wait =
-                due.peek().map_or(IDLE, |Reverse((at, _))| at.saturating_duration_since(now));
+            let wait = self.queue.release_due();
             let Some(key) = self.next(wait) else { continue };
+            if key.resource.is_empty() {
+                continue;
+            }
             self.queue.pending.lock().remove(&key);
             match self.reconcile(&key) {
                 Ok(()) => {
@@ -153,9 +201,7 @@ impl Controller {
                         key.namespace,
                         key.name
                     );
-                    if !due.iter().any(|Reverse((_, k))| *k == key) {
-                        due.push(Reverse((Instant::now() + delay, key)));
-                    }
+                    self.queue.enqueue_after(&key.resource, &key.namespace, &key.name, delay);
                 }
             }
         }
@@ -245,6 +291,13 @@ mod tests {
         assert_eq!(c.receivers[Priority::Low as usize].len(), 1);
         // High priority first.
         assert_eq!(c.next(Duration::ZERO).unwrap().resource, "configmaps");
+        c.queue.pending.lock().clear();
+        q.enqueue_after("pods", "ns", "p", Duration::from_millis(30));
+        q.enqueue_after("pods", "ns", "p", Duration::from_secs(60));
+        assert_eq!(c.queue.delayed.lock().len(), 1);
+        std::thread::sleep(Duration::from_millis(40));
+        c.queue.release_due();
+        assert_eq!(c.receivers[Priority::Medium as usize].len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
