@@ -636,8 +636,7 @@ fn delete_one(
                 return Ok(None);
             }
             let mut obj = (**cur).clone();
-            obj["metadata"]["deletionTimestamp"] = json!(meta::now_rfc3339());
-            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            meta::start_deletion(&mut obj, 0);
             if opts.propagation == "Foreground" && !deletion_needs_controller(rt) {
                 let f = obj["metadata"]["finalizers"].as_array_mut();
                 if let Some(f) = f

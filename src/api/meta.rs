@@ -15,6 +15,22 @@ pub fn time_rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// Mark `obj` as being deleted: `deletionTimestamp` is when the grace period
+/// ends (Kubernetes sets it in the future for graceful deletion) and
+/// `deletionGracePeriodSeconds` the period. An earlier, shorter deletion wins.
+pub fn start_deletion(obj: &mut Value, grace_seconds: i64) {
+    let grace = grace_seconds.max(0);
+    if let Some(current) = obj["metadata"]["deletionGracePeriodSeconds"].as_i64()
+        && current <= grace
+        && obj["metadata"].get("deletionTimestamp").is_some()
+    {
+        return;
+    }
+    let at = SystemTime::now() + std::time::Duration::from_secs(grace as u64);
+    obj["metadata"]["deletionTimestamp"] = Value::String(time_rfc3339(at));
+    obj["metadata"]["deletionGracePeriodSeconds"] = Value::from(grace);
+}
+
 /// A random (version 4) UUID.
 pub fn new_uid() -> String {
     let mut b = [0u8; 16];
@@ -218,6 +234,17 @@ mod tests {
             c[0].message,
             "Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
         );
+    }
+
+    #[test]
+    fn shorter_deletion_wins() {
+        let mut o = serde_json::json!({"metadata": {}});
+        start_deletion(&mut o, 30);
+        assert_eq!(o["metadata"]["deletionGracePeriodSeconds"], 30);
+        start_deletion(&mut o, 60);
+        assert_eq!(o["metadata"]["deletionGracePeriodSeconds"], 30);
+        start_deletion(&mut o, 0);
+        assert_eq!(o["metadata"]["deletionGracePeriodSeconds"], 0);
     }
 
     #[test]
