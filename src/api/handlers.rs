@@ -203,6 +203,9 @@ fn admit(
         }
     }
     rt.behavior.default(&mut obj);
+    if old.is_none() {
+        rt.behavior.on_create(&mut obj);
+    }
     if let Some(old) = old
         && rt.behavior.has_generation()
     {

@@ -84,6 +84,23 @@ pub trait Behavior: Sync + Send {
     /// once (Namespace turns `Terminating`).
     fn on_delete(&self, _obj: &mut Value) {}
 
+    /// Changes made only when an object is created, after [`Behavior::default`]
+    /// (a Pod's status is reset to `Pending` with its QoS class).
+    fn on_create(&self, _obj: &mut Value) {}
+
+    /// Graceful deletion: `Some(seconds)` when DELETE only marks the object
+    /// (`deletionTimestamp` = now + seconds, `deletionGracePeriodSeconds`) and
+    /// something else removes it later; `Some(0)` when the period works out to
+    /// zero; `None` (the default) deletes at once. `requested` is
+    /// `DeleteOptions.gracePeriodSeconds`.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "DELETE uses it once pods run (the pod controller)")
+    )]
+    fn grace_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+
     /// The stored form of an object written through this resource. Resources
     /// that are views of another (events.k8s.io Events over core Events)
     /// convert here; everything else is stored as written.

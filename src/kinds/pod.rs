@@ -1,9 +1,15 @@
-//! Pod. In this issue pods are served read-only (get, list, watch) so that
-//! `kubectl describe node` and tools that list pods work; creating pods, and
-//! running them as Docker containers, comes with the controller's pod support.
+//! Pod: defaults and validation as kube-apiserver applies them, the QoS class,
+//! graceful deletion, and kubectl's Table. Running pods as Docker containers is
+//! the controller's (see `adapter::convert::pod` for the translation).
+
+/// `defaults::default_pod_spec` also serves pod templates (workloads).
+pub mod defaults;
+mod validation;
 
 use super::configmap::name_cell;
-use super::{Behavior, Column, ResourceType, str_at, typed};
+use super::{ALL_VERBS, Behavior, Column, ResourceType, str_at, typed};
+use crate::adapter::convert::pod::quantity::Quantity;
+use crate::api::error::Cause;
 use crate::api::table;
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
@@ -17,8 +23,8 @@ pub static PODS: ResourceType = ResourceType {
     namespaced: true,
     short_names: &["po"],
     categories: &["all"],
-    verbs: &["get", "list", "watch"],
-    subresources: &[],
+    verbs: ALL_VERBS,
+    subresources: &["status", "log"],
     storage: "pods",
     behavior: &PodBehavior,
 };
@@ -108,6 +114,38 @@ impl Behavior for PodBehavior {
         true
     }
 
+    fn default(&self, obj: &mut Value) {
+        defaults::default_pod(obj);
+    }
+
+    fn on_create(&self, obj: &mut Value) {
+        defaults::reset_status(obj);
+    }
+
+    fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        let mut causes = validation::validate_spec(&obj["spec"]);
+        if let Some(old) = old {
+            causes.extend(validation::validate_update(obj, old));
+        }
+        causes
+    }
+
+    /// `podStrategy.CheckGracefulDelete`: the requested period, else the pod's
+    /// `terminationGracePeriodSeconds`; 0 for pods never bound to the node or
+    /// already finished; negative periods become 1.
+    fn grace_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {
+        let mut period = requested.unwrap_or_else(|| {
+            obj.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0)
+        });
+        if str_at(obj, &["spec", "nodeName"]).unwrap_or("").is_empty() {
+            period = 0;
+        }
+        if matches!(str_at(obj, &["status", "phase"]), Some("Succeeded" | "Failed")) {
+            period = 0;
+        }
+        Some(if period < 0 { 1 } else { period })
+    }
+
     fn field_labels(&self) -> Option<&'static [&'static str]> {
         Some(&[
             "metadata.name",
@@ -183,6 +221,59 @@ impl Behavior for PodBehavior {
             gates,
         ]
     }
+}
+
+/// The pod's QoS class as Kubernetes computes it (`GetPodQOS`): BestEffort
+/// without any cpu/memory request or limit; Guaranteed when every container
+/// (init included) limits both cpu and memory and the summed requests equal the
+/// summed limits; Burstable otherwise.
+pub fn qos_class(pod: &Value) -> &'static str {
+    let mut requests: Vec<(String, Quantity)> = Vec::new();
+    let mut limits: Vec<(String, Quantity)> = Vec::new();
+    let add = |list: &mut Vec<(String, Quantity)>, k: &str, q: Quantity| match list
+        .iter_mut()
+        .find(|(n, _)| n == k)
+    {
+        Some(e) => e.1 = e.1.saturating_add(q),
+        None => list.push((k.to_string(), q)),
+    };
+    let mut guaranteed = true;
+    let containers = ["containers", "initContainers"].into_iter().flat_map(|l| {
+        pod.pointer(&format!("/spec/{l}")).and_then(Value::as_array).into_iter().flatten()
+    });
+    for c in containers {
+        let section = |s: &str| {
+            c.pointer(&format!("/resources/{s}"))
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| *k == "cpu" || *k == "memory")
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str().and_then(Quantity::parse)?)))
+                .filter(|(_, q)| q.is_positive())
+                .collect::<Vec<_>>()
+        };
+        for (k, q) in section("requests") {
+            add(&mut requests, &k, q);
+        }
+        let lim = section("limits");
+        let has = |n: &str| lim.iter().any(|(k, _)| k == n);
+        if !(has("cpu") && has("memory")) {
+            guaranteed = false;
+        }
+        for (k, q) in lim {
+            add(&mut limits, &k, q);
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return "BestEffort";
+    }
+    if guaranteed
+        && requests.len() == limits.len()
+        && requests.iter().all(|(k, q)| limits.iter().any(|(lk, lq)| lk == k && lq == q))
+    {
+        return "Guaranteed";
+    }
+    "Burstable"
 }
 
 /// kubectl's pod status summary: ready and total containers, the STATUS
@@ -275,3 +366,6 @@ fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, St
     };
     (ready, total, reason, restarts)
 }
+
+#[cfg(test)]
+mod tests;

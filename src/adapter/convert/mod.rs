@@ -2,11 +2,12 @@
 //! things, kept free of I/O so they can be tested against recorded daemon output.
 
 pub mod node;
+#[cfg_attr(not(test), expect(dead_code, reason = "the pod controller uses it next"))]
+pub mod pod;
 
 /// Labels on everything k2d creates in Docker, so state can be rebuilt from
 /// Docker alone and `docker ps` tells a person what each container is. The
 /// names are those the kubelet's dockershim used.
-#[expect(dead_code, reason = "pod containers carry these next")]
 pub mod labels {
     /// Set on every object k2d manages (value `true`).
     pub const MANAGED: &str = "k2d.io/managed";
