@@ -417,7 +417,10 @@ fn store_update(
         let mut obj = admit(t, obj, Some(cur), opts, &mut warnings)?;
         // A terminating object whose last finalizer is gone is deleted now.
         let finalizers_empty = obj["metadata"].get("finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty);
-        if obj["metadata"].get("deletionTimestamp").is_some() && finalizers_empty && !deletion_needs_controller(t.rt) {
+        if obj["metadata"].get("deletionTimestamp").is_some()
+            && finalizers_empty
+            && t.rt.behavior.grace_period(&obj, None).is_none()
+        {
             return Ok(Some(Change::Delete));
         }
         // An update that changes nothing keeps its resourceVersion, as in Kubernetes.
@@ -440,12 +443,6 @@ fn store_update(
     }
     let status = if created { 201 } else { 200 };
     Ok((output::object(req, t.rt, &object, status)?, warnings))
-}
-
-/// Kinds whose deletion finishes in the controller (namespaces empty
-/// themselves first) keep their object after the finalizers are gone.
-fn deletion_needs_controller(rt: &ResourceType) -> bool {
-    std::ptr::eq(rt, &NAMESPACES)
 }
 
 /// `PUT .../<plural>/<name>[/status]`
@@ -559,6 +556,7 @@ struct DeleteOptions {
     uid: Option<String>,
     resource_version: Option<String>,
     propagation: String,
+    grace_period: Option<i64>,
 }
 
 fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
@@ -587,8 +585,19 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
             )],
         ));
     }
+    let grace_period =
+        match body.get("gracePeriodSeconds").and_then(Value::as_i64) {
+            Some(g) => Some(g),
+            None => match req.param("gracePeriodSeconds") {
+                Some(g) if !g.is_empty() => Some(g.parse().map_err(|_| {
+                    ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}"))
+                })?),
+                _ => None,
+            },
+        };
     let pre = body.get("preconditions");
     Ok(DeleteOptions {
+        grace_period,
         dry_run,
         uid: pre.and_then(|p| p.get("uid")).and_then(Value::as_str).map(str::to_string),
         resource_version: pre
@@ -634,13 +643,16 @@ fn delete_one(
             }
         }
         let has_finalizers = cur["metadata"].get("finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
-        if has_finalizers || deletion_needs_controller(rt) {
-            if cur["metadata"].get("deletionTimestamp").is_some() {
+        // Kinds whose deletion the controller finishes (pods stop their
+        // containers, namespaces empty themselves) get a grace period.
+        let grace = rt.behavior.grace_period(cur, opts.grace_period);
+        if has_finalizers || grace.is_some() {
+            let mut obj = (**cur).clone();
+            meta::start_deletion(&mut obj, grace.unwrap_or(0));
+            if obj == **cur {
                 return Ok(None);
             }
-            let mut obj = (**cur).clone();
-            meta::start_deletion(&mut obj, 0);
-            if opts.propagation == "Foreground" && !deletion_needs_controller(rt) {
+            if opts.propagation == "Foreground" && grace.is_none() {
                 let f = obj["metadata"]["finalizers"].as_array_mut();
                 if let Some(f) = f
                     && !f.iter().any(|x| x == "foregroundDeletion") {

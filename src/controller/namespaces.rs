@@ -17,17 +17,35 @@ pub fn reconcile(
     if ns["metadata"].get("deletionTimestamp").is_none() {
         return ensure_default_service_account(store, name);
     }
-    // Objects of this kinds go at once; kinds that need host cleanup
-    // (pods) will hold the namespace until the controller has finished them.
-    for rt in registry().iter().filter(|rt| rt.namespaced) {
+    // Plain objects go at once; kinds whose deletion the controller finishes
+    // (pods: containers to stop) are marked terminating, and the namespace
+    // waits for them.
+    let mut remaining = 0;
+    for rt in registry().iter().filter(|rt| rt.namespaced && rt.storage == rt.plural) {
         let (items, _) = store.list(rt.storage, Some(name), None);
         for obj in items {
             let oname = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
             store
-                .write(rt.storage, name, &oname, false, |cur| Ok(cur.map(|_| Change::Delete)))
+                .write(rt.storage, name, &oname, false, |cur| {
+                    let Some(cur) = cur else { return Ok(None) };
+                    match rt.behavior.grace_period(cur, None) {
+                        Some(grace) => {
+                            remaining += 1;
+                            let mut o = (**cur).clone();
+                            meta::start_deletion(&mut o, grace);
+                            Ok((o != **cur).then_some(Change::Put(o)))
+                        }
+                        None => Ok(Some(Change::Delete)),
+                    }
+                })
                 .map_err(|e| e.to_string())?;
             queue.enqueue(rt.storage, name, &oname);
         }
+    }
+    if remaining > 0 {
+        // Look again once the pods had a moment to go.
+        queue.enqueue_after("namespaces", "", name, std::time::Duration::from_secs(1));
+        return Ok(());
     }
     store
         .write(NAMESPACES.storage, "", name, false, |cur| Ok(cur.map(|_| Change::Delete)))

@@ -93,10 +93,6 @@ pub trait Behavior: Sync + Send {
     /// something else removes it later; `Some(0)` when the period works out to
     /// zero; `None` (the default) deletes at once. `requested` is
     /// `DeleteOptions.gracePeriodSeconds`.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "DELETE uses it once pods run (the pod controller)")
-    )]
     fn grace_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
         None
     }

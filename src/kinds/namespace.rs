@@ -58,6 +58,11 @@ impl Behavior for NamespaceBehavior {
         obj["status"]["phase"] = json!("Terminating");
     }
 
+    /// The namespace controller empties a terminating namespace, then removes it.
+    fn grace_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        Some(0)
+    }
+
     fn returns_deleted_object(&self) -> bool {
         true
     }
