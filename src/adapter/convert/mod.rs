@@ -1,9 +1,10 @@
 //! Pure conversions between Kubernetes objects and Docker's view of the same
 //! things, kept free of I/O so they can be tested against recorded daemon output.
 
+pub mod foreign;
 pub mod node;
-#[cfg_attr(not(test), expect(dead_code, reason = "the pod controller uses it next"))]
 pub mod pod;
+pub mod status;
 
 /// Labels on everything k2d creates in Docker, so state can be rebuilt from
 /// Docker alone and `docker ps` tells a person what each container is. The

@@ -11,6 +11,7 @@
 //! asking a newer daemon for 1.41 keeps them.
 
 mod demux;
+pub mod events;
 mod transport;
 
 pub use demux::{Demux, MAX_CHUNK, STDERR, STDIN, STDOUT, SYSTEMERR};
