@@ -21,6 +21,9 @@ use crate::adapter::docker::{Docker, DockerError, encode_query};
 
 pub const PAUSE_REPO: &str = "k2d/pause";
 
+/// Age after which another build's pause image may be removed.
+const OLD_AFTER_SECS: i64 = 3600;
+
 /// The command the image runs: k2d's `pause` mode.
 const ENTRYPOINT: &str = r#"ENTRYPOINT ["/pause","pause"]"#;
 
@@ -62,7 +65,33 @@ pub fn ensure_pause_image_from(docker: &Docker, exe: &Path) -> Result<String, Im
     // The import answers with the new ID; a lookup confirms the tag is in place.
     docker.get_json::<Value>(&format!("/images/{reference}/json")).map_err(ImageError::Docker)?;
     log::info!("imported pause image {reference} in {:?}", started.elapsed());
+    remove_old_pause_images(docker, &reference, OLD_AFTER_SECS);
     Ok(reference)
+}
+
+/// Every k2d build brings its own pause image (tens of MB for a debug build), so older ones
+/// are removed once a new one is in place. Without `force`, Docker keeps those that sandboxes
+/// still use (409), which is what we want: they go with a later upgrade. Images imported in
+/// the last hour are left alone, since another k2d build on this host (a developer's second
+/// worktree, a test run) may have just imported one and not yet created its first sandbox.
+fn remove_old_pause_images(docker: &Docker, keep: &str, older_than_secs: i64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let filters = encode_query(&format!(r#"{{"reference":["{PAUSE_REPO}"]}}"#));
+    let Ok(list) = docker.get_json::<Vec<Value>>(&format!("/images/json?filters={filters}")) else {
+        return;
+    };
+    let old = list.iter().filter(|i| now - i["Created"].as_i64().unwrap_or(now) > older_than_secs);
+    let tags = old.flat_map(|i| i["RepoTags"].as_array().cloned().unwrap_or_default());
+    for tag in tags.filter_map(|t| t.as_str().map(str::to_owned)) {
+        if tag != keep && tag.starts_with(&format!("{PAUSE_REPO}:")) {
+            match docker.delete(&format!("/images/{tag}")) {
+                Ok(()) => log::info!("removed old pause image {tag}"),
+                Err(e) => log::debug!("keeping old pause image {tag}: {e}"),
+            }
+        }
+    }
 }
 
 fn sha256_hex(file: &mut File) -> io::Result<String> {
@@ -221,6 +250,37 @@ mod tests {
             assert!(libs.iter().any(|l| l.contains("libc.so")), "{libs:?}");
         }
         assert_eq!(elf_interpreter(Path::new("/proc/self/maps")).unwrap(), None);
+    }
+
+    /// Against the real Docker: another tag of the repository goes, the kept one stays, and a
+    /// refusal (an image a container uses) does not stop the clean-up.
+    #[test]
+    fn old_pause_images_are_removed_but_not_in_use_ones() {
+        let d = Docker::connect(Path::new("/var/run/docker.sock")).expect("a running Docker");
+        let tag = |t: &str| {
+            let path = format!("/images/k2d-test/busybox:1/tag?repo={PAUSE_REPO}&tag={t}");
+            d.post_empty::<()>(&path).expect("k2d-test/busybox:1 (scripts/test-image.sh)");
+            format!("{PAUSE_REPO}:{t}")
+        };
+        let pid = std::process::id();
+        let (old, keep, used) = (
+            tag(&format!("0.0.0-old{pid}")),
+            tag(&format!("0.0.0-keep{pid}")),
+            tag(&format!("0.0.0-used{pid}")),
+        );
+        let c: Value =
+            d.post_json("/containers/create", &serde_json::json!({"Image": used})).unwrap();
+        let id = c["Id"].as_str().unwrap().to_string();
+        // The tags share one image, so removing one only untags it.
+        remove_old_pause_images(&d, &keep, -1);
+        let exists = |r: &str| d.get_json::<Value>(&format!("/images/{r}/json")).is_ok();
+        let (old_gone, keep_kept) = (!exists(&old), exists(&keep));
+        let _ = d.delete(&format!("/containers/{id}?force=1"));
+        for r in [&old, &keep, &used] {
+            let _ = d.delete(&format!("/images/{r}"));
+        }
+        assert!(old_gone, "{old} should have been removed");
+        assert!(keep_kept, "{keep} must stay");
     }
 
     #[test]

@@ -328,6 +328,19 @@ fn k2d_binary() -> PathBuf {
 #[test]
 fn pause_image_runs_as_pid_1_and_stops_at_once() {
     let d = docker();
+    // Removed first so the import really runs; a sandbox of a k2d under test elsewhere may
+    // hold it (409), and then the import is simply skipped.
+    let ours: Value = d.get_json("/images/json").unwrap();
+    let ours = ours
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["RepoTags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .find(|t| t.starts_with(&format!("{PAUSE_REPO}:{}-", env!("CARGO_PKG_VERSION"))));
+    if let Some(c) = ours {
+        let _ = d.delete(&format!("/images/{c}"));
+    }
     let reference = ensure_pause_image_from(&d, &k2d_binary()).unwrap();
     assert!(
         reference.starts_with(&format!("{PAUSE_REPO}:{}-", env!("CARGO_PKG_VERSION"))),
