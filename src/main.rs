@@ -14,6 +14,10 @@ use std::sync::Arc;
 use store::{Change, Store};
 
 fn main() {
+    // A pod sandbox runs this binary as its PID 1: no config, no logging, nothing else.
+    if adapter::images::is_pause_invocation() {
+        adapter::images::run_pause();
+    }
     let cfg = match config::Config::from_env() {
         Ok(c) => c,
         Err(e) => {

@@ -309,6 +309,29 @@ impl Docker {
         self.streaming_response(agent, resp)
     }
 
+    /// `POST` with extra headers and an optional body sent chunked from a reader, answering a
+    /// stream: image pulls (`X-Registry-Auth`) and imports (a tar too large to buffer).
+    pub fn post_stream_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &mut dyn Read)>,
+    ) -> Result<DockerStream, DockerError> {
+        let agent = new_agent(&self.socket);
+        let mut req = agent.post(self.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = match body {
+            Some((content_type, reader)) => {
+                req.header("Content-Type", content_type).send(ureq::SendBody::from_reader(reader))
+            }
+            None => req.send_empty(),
+        }
+        .map_err(|e| self.err(e))?;
+        self.streaming_response(agent, resp)
+    }
+
     fn streaming_response(
         &self,
         agent: Agent,
