@@ -57,6 +57,13 @@ fn run(cfg: config::Config) -> Result<(), String> {
 
     let controller = controller::new(store.clone(), adapter::files::FileStore::new(&cfg.data_path));
     let queue = controller.queue();
+    controller::pods::run_runtime(
+        store.clone(),
+        queue.clone(),
+        controller.pod_runtime(),
+        cfg.docker_socket.clone(),
+        cfg.data_path.clone(),
+    );
     controller.resync();
     controller.spawn().map_err(|e| format!("starting controller: {e}"))?;
     node::start(store.clone(), cfg.docker_socket.clone(), cfg.advertise_addr);
@@ -120,7 +127,13 @@ const API_WORKERS: usize = 8;
 
 /// `default` (and the system namespaces clients expect) always exist.
 fn ensure_system_namespaces(store: &Store) -> Result<(), String> {
-    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+    for name in [
+        "default",
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        adapter::convert::foreign::NAMESPACE,
+    ] {
         store
             .write("namespaces", "", name, false, |cur| {
                 if cur.is_some() {

@@ -14,10 +14,10 @@ mod reference;
 mod tar;
 
 pub use auth::registry_auth;
-pub use pause::{
-    PAUSE_REPO, ensure_pause_image, ensure_pause_image_from, is_pause_invocation, run_pause,
-};
-pub use reference::{ImageRef, InvalidReference, PullPolicy};
+#[cfg(test)]
+use pause::{PAUSE_REPO, ensure_pause_image_from};
+pub use pause::{ensure_pause_image, is_pause_invocation, run_pause};
+pub use reference::{ImageRef, PullPolicy};
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -195,6 +195,7 @@ fn go_duration(d: Duration) -> String {
 
 pub type Notify = Box<dyn Fn(PullEvent) + Send + Sync>;
 
+#[cfg(test)]
 /// Back-off state of one pod and image, for the pod's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
@@ -399,6 +400,7 @@ impl Images {
         join(st, &key, waiter, notify, now)
     }
 
+    #[cfg(test)]
     /// The back-off of `waiter` for `image`, while one is in force.
     pub fn backoff(&self, waiter: &str, image: &str) -> Option<Backoff> {
         let canonical = ImageRef::parse(image).ok()?.canonical();
@@ -417,6 +419,7 @@ impl Images {
         self.inner.state.lock().failures.retain(|(w, _), _| w != waiter);
     }
 
+    #[cfg(test)]
     /// How many pulls have been started since this service was made.
     pub fn pulls_started(&self) -> u64 {
         self.inner.state.lock().started

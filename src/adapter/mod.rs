@@ -7,6 +7,4 @@ pub mod convert;
 #[expect(dead_code, unused_imports, reason = "used by pods, logs and exec next")]
 pub mod docker;
 pub mod files;
-// Pulls, credentials and the pause image; the pod controller wires them in.
-#[allow(dead_code, unused_imports, reason = "used by the pod controller next")]
 pub mod images;

@@ -4,9 +4,9 @@
 //! what pods depend on (ConfigMaps, Secrets, PVCs) is ready before pods, and
 //! Services come last.
 
-#[cfg_attr(not(test), expect(dead_code, reason = "pod reconciliation records events next"))]
 pub mod events;
 mod namespaces;
+pub mod pods;
 
 use crate::adapter::files::FileStore;
 use crate::store::Store;
@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// First retry delay after a failed reconcile; doubles per failure up to
@@ -121,6 +121,8 @@ pub struct Controller {
     files: FileStore,
     queue: Queue,
     receivers: [Receiver<Key>; 3],
+    /// Set once Docker answers; until then pod work is retried.
+    pods: Arc<OnceLock<pods::PodRuntime>>,
 }
 
 pub fn new(store: Arc<Store>, files: FileStore) -> Controller {
@@ -132,12 +134,17 @@ pub fn new(store: Arc<Store>, files: FileStore) -> Controller {
         pending: Arc::new(Mutex::new(HashSet::new())),
         delayed: Arc::new(Mutex::new(BinaryHeap::new())),
     };
-    Controller { store, files, queue, receivers: [hr, mr, lr] }
+    Controller { store, files, queue, receivers: [hr, mr, lr], pods: Arc::new(OnceLock::new()) }
 }
 
 impl Controller {
     pub fn queue(&self) -> Queue {
         self.queue.clone()
+    }
+
+    /// Where the pod runtime is installed once Docker is reachable.
+    pub fn pod_runtime(&self) -> Arc<OnceLock<pods::PodRuntime>> {
+        self.pods.clone()
     }
 
     /// Queue every stored object once: after a restart the host converges to
@@ -209,6 +216,18 @@ impl Controller {
 
     fn reconcile(&self, key: &Key) -> Result<(), String> {
         let obj = self.store.get(&key.resource, &key.namespace, &key.name);
+        if matches!(key.resource.as_str(), "configmaps" | "secrets") {
+            // Pods of the namespace re-project their volumes (a no-op when
+            // nothing they mount changed).
+            let (pods, _) = self.store.list("pods", Some(&key.namespace), None);
+            for p in pods {
+                self.queue.enqueue(
+                    "pods",
+                    &key.namespace,
+                    p["metadata"]["name"].as_str().unwrap_or(""),
+                );
+            }
+        }
         match key.resource.as_str() {
             "configmaps" => {
                 let data = obj.as_deref().map(configmap_files);
@@ -224,6 +243,14 @@ impl Controller {
             }
             "namespaces" => {
                 namespaces::reconcile(&self.store, &self.queue, &key.name, obj.as_deref())
+            }
+            "pods" => {
+                let rt = self.pods.get().ok_or("Docker is not reachable yet")?;
+                if key.namespace == crate::adapter::convert::foreign::NAMESPACE {
+                    pods::sync_foreign(rt, &self.store)
+                } else {
+                    pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
+                }
             }
             _ => Ok(()),
         }

@@ -80,6 +80,7 @@ impl Quantity {
     }
 
     /// The value in nano-units.
+    #[cfg(test)]
     pub fn nanos(self) -> i128 {
         self.nanos
     }

@@ -1,0 +1,1023 @@
+//! Pods as Docker containers, reconciled level-based: each pass reads the
+//! stored Pod and what Docker has for it (by labels), takes the next step
+//! (bind, prepare volumes, start the sandbox, run init containers in order,
+//! start or restart containers, tear down), and writes the status Docker
+//! shows. Docker events and delayed requeues bring the next pass.
+//!
+//! Nothing slow runs here: image pulls run in [`Images`]' own threads and
+//! graceful stops in a small worker pool; both requeue the pod when done.
+
+use super::Queue;
+use super::events::{EventType, KUBELET, Recorder, SCHEDULER};
+use crate::adapter::convert::labels;
+use crate::adapter::convert::pod::{self as conv, ContainerKind, PodContext, PodEnv, VolumeAction};
+use crate::adapter::convert::status::{self, HostInfo, Observed, Waiting};
+use crate::adapter::docker::{Docker, DockerError, encode_query};
+use crate::adapter::files;
+use crate::adapter::images::{ImageStatus, Images, KubeletEvent, Notify, PullEvent, PullPolicy};
+use crate::api::meta;
+use crate::store::{Change, Store};
+use crossbeam_channel::{Sender, bounded};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The Docker network every pod sandbox joins (so pods reach each other).
+pub const NETWORK: &str = "k2d";
+/// Crash-loop back-off, as the kubelet: 10 s doubling to 5 minutes.
+const CRASH_BACKOFF_START: Duration = Duration::from_secs(10);
+const CRASH_BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// A container that ran this long resets its back-off, as in the kubelet.
+const BACKOFF_RESET: Duration = Duration::from_secs(600);
+/// Concurrent graceful stops.
+const STOP_WORKERS: usize = 4;
+
+/// Everything the pod reconciler needs besides the store and the queue.
+pub struct PodRuntime {
+    docker: Arc<Docker>,
+    images: Arc<Images>,
+    data_path: PathBuf,
+    pause_image: Mutex<Option<String>>,
+    /// Pods (by uid) whose containers are being stopped by a worker.
+    stopping: Arc<Mutex<HashSet<String>>>,
+    stop_jobs: Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl PodRuntime {
+    pub fn new(docker: Arc<Docker>, images: Arc<Images>, data_path: PathBuf) -> PodRuntime {
+        let (tx, rx) = bounded::<Box<dyn FnOnce() + Send>>(1024);
+        for i in 0..STOP_WORKERS {
+            let rx = rx.clone();
+            let spawned =
+                std::thread::Builder::new().name(format!("pod-stop-{i}")).spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job();
+                    }
+                });
+            if let Err(e) = spawned {
+                log::error!("cannot start a pod stop worker: {e}");
+            }
+        }
+        PodRuntime {
+            docker,
+            images,
+            data_path,
+            pause_image: Mutex::new(None),
+            stopping: Arc::new(Mutex::new(HashSet::new())),
+            stop_jobs: tx,
+        }
+    }
+
+    /// The Docker network pods join; created once, kept across restarts.
+    pub fn ensure_network(&self) -> Result<(), String> {
+        match self.docker.get_json::<Value>(&format!("/networks/{NETWORK}")) {
+            Ok(_) => Ok(()),
+            Err(DockerError::NotFound(_)) => self
+                .docker
+                .post_json::<Value>(
+                    "/networks/create",
+                    &json!({
+                        "Name": NETWORK,
+                        "Driver": "bridge",
+                        "CheckDuplicate": true,
+                        "Labels": {labels::MANAGED: "true"},
+                    }),
+                )
+                .map(|_| ())
+                .map_err(|e| format!("creating network {NETWORK}: {e}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn pause_image(&self) -> Result<String, String> {
+        let mut cached = self.pause_image.lock();
+        if let Some(i) = &*cached {
+            return Ok(i.clone());
+        }
+        let image =
+            crate::adapter::images::ensure_pause_image(&self.docker).map_err(|e| e.to_string())?;
+        *cached = Some(image.clone());
+        Ok(image)
+    }
+
+    fn pod_dir(&self, uid: &str) -> PathBuf {
+        self.data_path.join("pods").join(uid)
+    }
+
+    fn volume_dir(&self, uid: &str, volume: &str) -> PathBuf {
+        self.pod_dir(uid).join("volumes").join(volume)
+    }
+
+    /// Every Docker container of the pod `ns/name`, inspected.
+    fn observe(&self, ns: &str, name: &str) -> Result<Vec<Value>, String> {
+        let filters = json!({"label": [
+            format!("{}={ns}", labels::POD_NAMESPACE),
+            format!("{}={name}", labels::POD_NAME),
+            format!("{}=true", labels::MANAGED),
+        ]});
+        let list: Vec<Value> = self
+            .docker
+            .get_json(&format!(
+                "/containers/json?all=1&filters={}",
+                encode_query(&filters.to_string())
+            ))
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for c in list {
+            let id = c["Id"].as_str().unwrap_or("");
+            match self.docker.get_json::<Value>(&format!("/containers/{id}/json")) {
+                Ok(i) => out.push(i),
+                // Removed between list and inspect.
+                Err(DockerError::NotFound(_)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Ok(out)
+    }
+
+    fn remove_container(&self, id: &str) -> Result<(), String> {
+        match self.docker.delete(&format!("/containers/{id}?force=1&v=1")) {
+            Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Store lookups for the converter.
+struct StoreEnv<'a>(&'a Store);
+
+impl PodEnv for StoreEnv<'_> {
+    fn configmap(&self, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.0.get("configmaps", namespace, name)
+    }
+
+    fn secret(&self, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        self.0.get("secrets", namespace, name)
+    }
+}
+
+fn label<'a>(c: &'a Value, key: &str) -> &'a str {
+    c.pointer("/Config/Labels").and_then(|l| l.get(key)).and_then(Value::as_str).unwrap_or("")
+}
+
+fn is_sandbox(c: &Value) -> bool {
+    label(c, labels::TYPE) == "podsandbox"
+}
+
+fn attempt(c: &Value) -> u32 {
+    label(c, labels::RESTART_COUNT).parse().unwrap_or(0)
+}
+
+fn running(c: &Value) -> bool {
+    c.pointer("/State/Running").and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn exit_code(c: &Value) -> i64 {
+    c.pointer("/State/ExitCode").and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn id_of(c: &Value) -> &str {
+    c["Id"].as_str().unwrap_or("")
+}
+
+fn docker_time(c: &Value, field: &str) -> Option<SystemTime> {
+    let t = c.pointer(&format!("/State/{field}")).and_then(Value::as_str)?;
+    if t.starts_with("0001-") {
+        return None;
+    }
+    humantime::parse_rfc3339_weak(t).ok().or_else(|| humantime::parse_rfc3339(t).ok())
+}
+
+/// The node this k2d describes (name and InternalIP).
+fn node_info(store: &Store) -> (String, String) {
+    let (nodes, _) = store.list("nodes", None, None);
+    let Some(n) = nodes.first() else { return (String::new(), String::new()) };
+    let name = n["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let ip = n
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+        .and_then(|x| x["address"].as_str())
+        .unwrap_or("")
+        .to_string();
+    (name, ip)
+}
+
+/// One reconcile pass of the pod `ns/name`.
+pub fn reconcile(
+    rt: &PodRuntime,
+    store: &Arc<Store>,
+    queue: &Queue,
+    ns: &str,
+    name: &str,
+) -> Result<(), String> {
+    let observed = rt.observe(ns, name)?;
+    let Some(pod) = store.get("pods", ns, name) else {
+        // The pod is gone: nothing of it may remain in Docker.
+        for c in &observed {
+            rt.remove_container(id_of(c))?;
+        }
+        remove_pod_volumes(rt, observed.iter().map(|c| label(c, labels::POD_UID)))?;
+        return Ok(());
+    };
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
+    // Leftovers of an earlier pod with the same name.
+    let (stale, mine): (Vec<Value>, Vec<Value>) =
+        observed.into_iter().partition(|c| label(c, labels::POD_UID) != uid);
+    for c in &stale {
+        rt.remove_container(id_of(c))?;
+    }
+    remove_pod_volumes(rt, stale.iter().map(|c| label(c, labels::POD_UID)))?;
+
+    let (node, host_ip) = node_info(store);
+    let kubelet = Recorder { store, source: KUBELET, node: &node };
+    if pod["metadata"].get("deletionTimestamp").is_some() {
+        return terminate(rt, store, queue, &kubelet, &pod, mine);
+    }
+    let pod = if pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("").is_empty() {
+        bind(store, &pod, &node)?
+    } else {
+        pod
+    };
+
+    let mut waiting: HashMap<String, Waiting> = HashMap::new();
+    let mut observed = Observed::default();
+    for c in mine {
+        if is_sandbox(&c) {
+            observed.sandbox = Some(c);
+        } else {
+            observed.containers.push(c);
+        }
+    }
+    let step =
+        run_pod(rt, store, queue, &kubelet, &pod, &mut observed, &mut waiting, &host_ip, &node);
+    // Whatever happened, report what Docker now shows.
+    let observed = match rt.observe(ns, name) {
+        Ok(all) => {
+            let mut o = Observed::default();
+            for c in all.into_iter().filter(|c| label(c, labels::POD_UID) == uid) {
+                if is_sandbox(&c) {
+                    o.sandbox = Some(c);
+                } else {
+                    o.containers.push(c);
+                }
+            }
+            o
+        }
+        Err(_) => observed,
+    };
+    write_status(store, &pod, &observed, &waiting, &host_ip, &node)?;
+    step
+}
+
+/// Set `spec.nodeName` (the scheduler's job in Kubernetes) and say so.
+fn bind(store: &Store, pod: &Arc<Value>, node: &str) -> Result<Arc<Value>, String> {
+    if node.is_empty() {
+        return Err("the node is not described yet".into());
+    }
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
+    let name = pod["metadata"]["name"].as_str().unwrap_or("");
+    let written = store
+        .write("pods", ns, name, false, |cur| {
+            let Some(cur) = cur else { return Ok(None) };
+            let mut p = (**cur).clone();
+            p["spec"]["nodeName"] = json!(node);
+            let conds = p["status"]["conditions"].as_array().cloned().unwrap_or_default();
+            if !conds.iter().any(|c| c["type"] == "PodScheduled") {
+                let mut conds = conds;
+                conds.push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+                    "lastTransitionTime": meta::now_rfc3339()}));
+                p["status"]["conditions"] = json!(conds);
+            }
+            Ok(Some(Change::Put(p)))
+        })
+        .map_err(|e| e.to_string())?;
+    let pod = written.map(|w| w.object).unwrap_or_else(|| pod.clone());
+    let scheduler = Recorder { store, source: SCHEDULER, node: "" };
+    scheduler.record(
+        &pod,
+        "",
+        EventType::Normal,
+        "Scheduled",
+        &format!("Successfully assigned {ns}/{name} to {node}"),
+    );
+    Ok(pod)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_pod(
+    rt: &PodRuntime,
+    store: &Arc<Store>,
+    queue: &Queue,
+    kubelet: &Recorder,
+    pod: &Arc<Value>,
+    observed: &mut Observed,
+    waiting: &mut HashMap<String, Waiting>,
+    host_ip: &str,
+    node: &str,
+) -> Result<(), String> {
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
+    let requeue = |d: Duration| queue.enqueue_after("pods", &ns, &name, d);
+    let all_waiting = |waiting: &mut HashMap<String, Waiting>, reason: &str, message: &str| {
+        for c in containers_of(pod, "initContainers").chain(containers_of(pod, "containers")) {
+            waiting
+                .entry(c["name"].as_str().unwrap_or("").to_string())
+                .or_insert(Waiting { reason: reason.to_string(), message: message.to_string() });
+        }
+    };
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    if phase == "Succeeded" || phase == "Failed" {
+        // Finished pods keep their containers (for logs) and never restart.
+        return Ok(());
+    }
+
+    // Volumes first: a pod never starts without its files.
+    let env = StoreEnv(store);
+    match conv::volumes(pod, &env) {
+        Ok(actions) => prepare_volumes(rt, &uid, actions)?,
+        Err(e) => {
+            kubelet.record(pod, "", EventType::Warning, "FailedMount", &e.message);
+            all_waiting(waiting, "ContainerCreating", "");
+            requeue(Duration::from_secs(5));
+            return Ok(());
+        }
+    }
+
+    // The sandbox owns the network namespace; without it nothing runs.
+    let sandbox_ok = observed.sandbox.as_ref().is_some_and(running);
+    if !sandbox_ok {
+        if let Some(old) = observed.sandbox.take() {
+            // A dead sandbox takes its containers' network with it: restart all.
+            for c in observed.containers.iter().filter(|c| running(c)) {
+                rt.remove_container(id_of(c))?;
+            }
+            rt.remove_container(id_of(&old))?;
+        }
+        let pause = rt.pause_image()?;
+        let vol_dir = |v: &str| rt.volume_dir(&uid, v);
+        let ctx = PodContext {
+            env: &env,
+            node_name: node,
+            host_ip,
+            pod_ip: "",
+            sandbox_id: "",
+            pause_image: &pause,
+            network: NETWORK,
+            volume_dir: &vol_dir,
+        };
+        let config = conv::sandbox_config(pod, &ctx).map_err(|e| e.message)?;
+        let id = create_and_start(rt, &conv::sandbox_name(pod), &config)?;
+        let inspect = rt
+            .docker
+            .get_json::<Value>(&format!("/containers/{id}/json"))
+            .map_err(|e| e.to_string())?;
+        observed.sandbox = Some(inspect);
+        // Re-observe containers on the next pass (they were reset above).
+        all_waiting(waiting, "ContainerCreating", "");
+        queue.enqueue("pods", &ns, &name);
+        return Ok(());
+    }
+    let sandbox = observed.sandbox.clone().unwrap_or(Value::Null);
+    let sandbox_id = id_of(&sandbox).to_string();
+    let pod_ip = if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false) {
+        host_ip.to_string()
+    } else {
+        sandbox
+            .pointer(&format!("/NetworkSettings/Networks/{NETWORK}/IPAddress"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let pause = rt.pause_image()?;
+    let vol_dir = |v: &str| rt.volume_dir(&uid, v);
+    let ctx = PodContext {
+        env: &env,
+        node_name: node,
+        host_ip,
+        pod_ip: &pod_ip,
+        sandbox_id: &sandbox_id,
+        pause_image: &pause,
+        network: NETWORK,
+        volume_dir: &vol_dir,
+    };
+    let policy =
+        pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always").to_string();
+
+    // Init containers, one at a time, in order.
+    for c in containers_of(pod, "initContainers") {
+        let cname = c["name"].as_str().unwrap_or("");
+        let current = status::current_attempt(observed, cname).cloned();
+        match current {
+            None => {
+                start(rt, store, queue, kubelet, pod, c, ContainerKind::Init, 0, &ctx, waiting)?;
+                return Ok(());
+            }
+            Some(cur) if running(&cur) => {
+                all_waiting_regular(pod, waiting, "PodInitializing");
+                return Ok(());
+            }
+            Some(cur) if exit_code(&cur) == 0 => continue,
+            Some(cur) => {
+                // A failed init container: the pod fails (Never) or retries it.
+                if policy == "Never" {
+                    return Ok(());
+                }
+                restart_with_backoff(
+                    rt,
+                    store,
+                    queue,
+                    kubelet,
+                    pod,
+                    c,
+                    ContainerKind::Init,
+                    &cur,
+                    &ctx,
+                    waiting,
+                )?;
+                all_waiting_regular(pod, waiting, "PodInitializing");
+                return Ok(());
+            }
+        }
+    }
+
+    for c in containers_of(pod, "containers") {
+        let cname = c["name"].as_str().unwrap_or("");
+        let current = status::current_attempt(observed, cname).cloned();
+        match current {
+            None => {
+                start(rt, store, queue, kubelet, pod, c, ContainerKind::Regular, 0, &ctx, waiting)?
+            }
+            Some(cur) if running(&cur) => {}
+            Some(cur) => {
+                let code = exit_code(&cur);
+                let restart = match policy.as_str() {
+                    "Never" => false,
+                    "OnFailure" => code != 0,
+                    _ => true,
+                };
+                if restart {
+                    restart_with_backoff(
+                        rt,
+                        store,
+                        queue,
+                        kubelet,
+                        pod,
+                        c,
+                        ContainerKind::Regular,
+                        &cur,
+                        &ctx,
+                        waiting,
+                    )?;
+                }
+            }
+        }
+        cleanup_old_attempts(rt, observed, cname)?;
+    }
+    Ok(())
+}
+
+fn all_waiting_regular(pod: &Value, waiting: &mut HashMap<String, Waiting>, reason: &str) {
+    for c in containers_of(pod, "containers") {
+        waiting
+            .entry(c["name"].as_str().unwrap_or("").to_string())
+            .or_insert(Waiting { reason: reason.to_string(), message: String::new() });
+    }
+}
+
+fn containers_of<'a>(pod: &'a Value, field: &str) -> impl Iterator<Item = &'a Value> {
+    pod.pointer(&format!("/spec/{field}")).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// Keep the current and the previous attempt (for `logs --previous`); older
+/// ones only take space.
+fn cleanup_old_attempts(rt: &PodRuntime, observed: &Observed, cname: &str) -> Result<(), String> {
+    let Some(cur) = status::current_attempt(observed, cname) else { return Ok(()) };
+    let n = attempt(cur);
+    for c in observed.containers.iter().filter(|c| label(c, labels::CONTAINER_NAME) == cname) {
+        if attempt(c) + 1 < n {
+            rt.remove_container(id_of(c))?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn restart_with_backoff(
+    rt: &PodRuntime,
+    store: &Arc<Store>,
+    queue: &Queue,
+    kubelet: &Recorder,
+    pod: &Value,
+    c: &Value,
+    kind: ContainerKind,
+    last: &Value,
+    ctx: &PodContext,
+    waiting: &mut HashMap<String, Waiting>,
+) -> Result<(), String> {
+    let cname = c["name"].as_str().unwrap_or("");
+    let n = attempt(last);
+    let finished = docker_time(last, "FinishedAt").unwrap_or_else(SystemTime::now);
+    let ran = match (docker_time(last, "StartedAt"), docker_time(last, "FinishedAt")) {
+        (Some(s), Some(f)) => f.duration_since(s).unwrap_or_default(),
+        _ => Duration::ZERO,
+    };
+    let delay = if ran >= BACKOFF_RESET {
+        Duration::ZERO
+    } else {
+        CRASH_BACKOFF_START.saturating_mul(1u32 << n.min(10)).min(CRASH_BACKOFF_MAX)
+    };
+    let elapsed = SystemTime::now().duration_since(finished).unwrap_or_default();
+    if elapsed < delay {
+        let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
+        let name = pod["metadata"]["name"].as_str().unwrap_or("");
+        let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
+        let message = format!(
+            "back-off {} restarting failed container={cname} pod={name}_{ns}({uid})",
+            human_secs(delay)
+        );
+        kubelet.record(
+            pod,
+            &field_path(kind, cname),
+            EventType::Warning,
+            "BackOff",
+            "Back-off restarting failed container",
+        );
+        waiting.insert(cname.to_string(), Waiting { reason: "CrashLoopBackOff".into(), message });
+        queue.enqueue_after("pods", ns, name, delay - elapsed);
+        return Ok(());
+    }
+    start(rt, store, queue, kubelet, pod, c, kind, n + 1, ctx, waiting)
+}
+
+fn human_secs(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m{}s", s / 60, s % 60) } else { format!("{s}s") }
+}
+
+fn field_path(kind: ContainerKind, cname: &str) -> String {
+    match kind {
+        ContainerKind::Init => format!("spec.initContainers{{{cname}}}"),
+        ContainerKind::Regular => format!("spec.containers{{{cname}}}"),
+    }
+}
+
+/// Pull if needed, then create and start one attempt of a container.
+#[allow(clippy::too_many_arguments)]
+fn start(
+    rt: &PodRuntime,
+    store: &Arc<Store>,
+    queue: &Queue,
+    kubelet: &Recorder,
+    pod: &Value,
+    c: &Value,
+    kind: ContainerKind,
+    n: u32,
+    ctx: &PodContext,
+    waiting: &mut HashMap<String, Waiting>,
+) -> Result<(), String> {
+    let cname = c["name"].as_str().unwrap_or("").to_string();
+    let fp = field_path(kind, &cname);
+    let image = c["image"].as_str().unwrap_or("").to_string();
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let secrets: Vec<Value> = pod
+        .pointer("/spec/imagePullSecrets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+        .filter_map(|s| ctx.env.secret(&ns, s))
+        .map(|s| (*s).clone())
+        .collect();
+    let auth = crate::adapter::images::registry_auth(&image, &secrets);
+    let policy = PullPolicy::of(c["imagePullPolicy"].as_str(), &image);
+    // Only the first attempt pulls with "Always"; restarts reuse the image.
+    let policy =
+        if n > 0 && policy == PullPolicy::Always { PullPolicy::IfNotPresent } else { policy };
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
+    let notify =
+        pull_notifier(store.clone(), queue.clone(), pod.clone(), fp.clone(), image.clone());
+    match rt.images.ensure(&image, policy, auth, uid, notify) {
+        ImageStatus::Present { .. } => {
+            if policy != PullPolicy::Always {
+                let e = KubeletEvent::already_present(&image);
+                kubelet.record(pod, &fp, event_type(&e), e.reason, &e.message);
+            }
+        }
+        ImageStatus::Pulling => {
+            waiting.insert(
+                cname,
+                Waiting { reason: "ContainerCreating".into(), message: String::new() },
+            );
+            return Ok(());
+        }
+        failed @ ImageStatus::Failed { .. } => {
+            for e in failed.kubelet_events(&image) {
+                kubelet.record(pod, &fp, event_type(&e), e.reason, &e.message);
+            }
+            if let ImageStatus::Failed { reason, message, retry_in } = failed {
+                waiting.insert(cname, Waiting { reason: reason.to_string(), message });
+                queue.enqueue_after(
+                    "pods",
+                    &ns,
+                    &name,
+                    retry_in.unwrap_or(Duration::from_secs(10)),
+                );
+            }
+            return Ok(());
+        }
+    }
+    let config = match conv::container_config(pod, c, kind, n, ctx) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            kubelet.record(
+                pod,
+                &fp,
+                EventType::Warning,
+                "Failed",
+                &format!("Error: {}", e.message),
+            );
+            waiting.insert(cname, Waiting { reason: e.reason.to_string(), message: e.message });
+            queue.enqueue_after("pods", &ns, &name, Duration::from_secs(10));
+            return Ok(());
+        }
+    };
+    let docker_name = conv::container_name(pod, &cname, n);
+    let id = match rt
+        .docker
+        .post_json::<Value>(&format!("/containers/create?name={docker_name}"), &config)
+    {
+        Ok(v) => v["Id"].as_str().unwrap_or("").to_string(),
+        Err(DockerError::Conflict(_)) => {
+            // A create that raced a previous pass: replace it.
+            rt.remove_container(&docker_name)?;
+            return Err(format!("container {docker_name} already existed; retrying"));
+        }
+        Err(e) => {
+            kubelet.record(
+                pod,
+                &fp,
+                EventType::Warning,
+                "Failed",
+                &format!("Error: {}", e.message()),
+            );
+            return Err(e.to_string());
+        }
+    };
+    kubelet.record(pod, &fp, EventType::Normal, "Created", &format!("Created container {cname}"));
+    match rt.docker.post_empty::<Value>(&format!("/containers/{id}/start")) {
+        Ok(_) => {
+            kubelet.record(
+                pod,
+                &fp,
+                EventType::Normal,
+                "Started",
+                &format!("Started container {cname}"),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            // The container stays, exited, and the restart policy decides.
+            kubelet.record(
+                pod,
+                &fp,
+                EventType::Warning,
+                "Failed",
+                &format!("Error: {}", e.message()),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Turns pull progress into kubelet Events and a requeue of the pod.
+fn pull_notifier(
+    store: Arc<Store>,
+    queue: Queue,
+    pod: Value,
+    field_path: String,
+    image: String,
+) -> Notify {
+    Box::new(move |ev: PullEvent| {
+        let (node, _) = node_info(&store);
+        let kubelet = Recorder { store: &store, source: KUBELET, node: &node };
+        for e in ev.kubelet_events(&image) {
+            kubelet.record(&pod, &field_path, event_type(&e), e.reason, &e.message);
+        }
+        if !matches!(ev, PullEvent::Started) {
+            let m = &pod["metadata"];
+            queue.enqueue(
+                "pods",
+                m["namespace"].as_str().unwrap_or(""),
+                m["name"].as_str().unwrap_or(""),
+            );
+        }
+    })
+}
+
+fn event_type(e: &KubeletEvent) -> EventType {
+    if e.warning { EventType::Warning } else { EventType::Normal }
+}
+
+fn create_and_start(rt: &PodRuntime, name: &str, config: &Value) -> Result<String, String> {
+    let id = match rt.docker.post_json::<Value>(&format!("/containers/create?name={name}"), config)
+    {
+        Ok(v) => v["Id"].as_str().unwrap_or("").to_string(),
+        Err(DockerError::Conflict(_)) => {
+            rt.remove_container(name)?;
+            return Err(format!("container {name} already existed; retrying"));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    rt.docker.post_empty::<Value>(&format!("/containers/{id}/start")).map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+/// Docker volumes and projected files of the pod.
+fn prepare_volumes(rt: &PodRuntime, uid: &str, actions: Vec<VolumeAction>) -> Result<(), String> {
+    for a in actions {
+        match a {
+            VolumeAction::DockerVolume { docker_name, labels: l, driver_opts, .. } => {
+                match rt.docker.get_json::<Value>(&format!("/volumes/{docker_name}")) {
+                    Ok(_) => {}
+                    Err(DockerError::NotFound(_)) => {
+                        rt.docker
+                            .post_json::<Value>(
+                                "/volumes/create",
+                                &json!({"Name": docker_name, "Labels": l, "DriverOpts": driver_opts}),
+                            )
+                            .map_err(|e| format!("creating volume {docker_name}: {e}"))?;
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            VolumeAction::Projected { volume, files: f } => {
+                files::write_dir(&rt.volume_dir(uid, &volume), &f, false)
+                    .map_err(|e| format!("writing volume {volume}: {e}"))?;
+            }
+            VolumeAction::None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Remove the per-pod Docker volumes (emptyDir) and files of pods that are gone.
+fn remove_pod_volumes<'a>(
+    rt: &PodRuntime,
+    uids: impl Iterator<Item = &'a str>,
+) -> Result<(), String> {
+    let uids: HashSet<&str> = uids.filter(|u| !u.is_empty()).collect();
+    for uid in uids {
+        let filters = json!({"label": [format!("{}={uid}", labels::POD_UID)]});
+        let vols: Value = rt
+            .docker
+            .get_json(&format!("/volumes?filters={}", encode_query(&filters.to_string())))
+            .map_err(|e| e.to_string())?;
+        for v in vols["Volumes"].as_array().into_iter().flatten() {
+            let vname = v["Name"].as_str().unwrap_or("");
+            match rt.docker.delete(&format!("/volumes/{vname}")) {
+                Ok(()) | Err(DockerError::NotFound(_)) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        files::remove_dir(&rt.pod_dir(uid)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A terminating pod: stop its containers gracefully (off this thread), then
+/// remove everything, then the object itself.
+fn terminate(
+    rt: &PodRuntime,
+    store: &Store,
+    queue: &Queue,
+    kubelet: &Recorder,
+    pod: &Arc<Value>,
+    containers: Vec<Value>,
+) -> Result<(), String> {
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
+    let live: Vec<&Value> = containers.iter().filter(|c| running(c)).collect();
+    if !live.is_empty() {
+        if rt.stopping.lock().insert(uid.clone()) {
+            let deadline = pod["metadata"]["deletionTimestamp"]
+                .as_str()
+                .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+                .unwrap_or_else(SystemTime::now);
+            let grace = deadline.duration_since(SystemTime::now()).unwrap_or_default().as_secs();
+            // Application containers first, the sandbox last (as the kubelet).
+            let mut ids: Vec<(String, bool, String)> = live
+                .iter()
+                .map(|c| {
+                    (
+                        id_of(c).to_string(),
+                        is_sandbox(c),
+                        label(c, labels::CONTAINER_NAME).to_string(),
+                    )
+                })
+                .collect();
+            ids.sort_by_key(|(_, sandbox, _)| *sandbox);
+            for (_, sandbox, cname) in &ids {
+                if !sandbox {
+                    kubelet.record(
+                        pod,
+                        &format!("spec.containers{{{cname}}}"),
+                        EventType::Normal,
+                        "Killing",
+                        &format!("Stopping container {cname}"),
+                    );
+                }
+            }
+            let docker = rt.docker.clone();
+            let stopping = rt.stopping.clone();
+            let q = queue.clone();
+            let job = move || {
+                for (id, _, _) in ids {
+                    if let Err(e) =
+                        docker.post_empty::<Value>(&format!("/containers/{id}/stop?t={grace}"))
+                    {
+                        log::debug!("stopping {id}: {e}");
+                    }
+                }
+                stopping.lock().remove(&uid);
+                q.enqueue("pods", &ns, &name);
+            };
+            if rt.stop_jobs.try_send(Box::new(job)).is_err() {
+                rt.stopping.lock().remove(pod["metadata"]["uid"].as_str().unwrap_or(""));
+                return Err("too many pods stopping at once".into());
+            }
+        }
+        return Ok(());
+    }
+    for c in &containers {
+        rt.remove_container(id_of(c))?;
+    }
+    remove_pod_volumes(rt, std::iter::once(uid.as_str()))?;
+    rt.images.forget(&uid);
+    store
+        .write("pods", &ns, &name, false, |cur| {
+            Ok(cur.filter(|c| c["metadata"]["uid"] == json!(uid)).map(|_| Change::Delete))
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Write the status Docker shows, if it changed.
+fn write_status(
+    store: &Store,
+    pod: &Value,
+    observed: &Observed,
+    waiting: &HashMap<String, Waiting>,
+    host_ip: &str,
+    node: &str,
+) -> Result<(), String> {
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
+    let name = pod["metadata"]["name"].as_str().unwrap_or("");
+    let uid = pod["metadata"]["uid"].clone();
+    let host = HostInfo { host_ip, node_name: node };
+    store
+        .write("pods", ns, name, false, |cur| {
+            let Some(cur) = cur else { return Ok(None) };
+            if cur["metadata"]["uid"] != uid || cur["metadata"].get("deletionTimestamp").is_some() {
+                return Ok(None);
+            }
+            let status = status::pod_status(cur, observed, waiting, &host, &meta::now_rfc3339());
+            if cur.get("status") == Some(&status) {
+                return Ok(None);
+            }
+            let mut p = (**cur).clone();
+            p["status"] = status;
+            Ok(Some(Change::Put(p)))
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Mirror the containers k2d did not create as read-only pods in their own
+/// namespace, and carry out deletions of those pods.
+pub fn sync_foreign(rt: &PodRuntime, store: &Store) -> Result<(), String> {
+    use crate::adapter::convert::foreign;
+    let list: Vec<Value> =
+        rt.docker.get_json("/containers/json?all=1").map_err(|e| e.to_string())?;
+    let (node, host_ip) = node_info(store);
+    let host = HostInfo { host_ip: &host_ip, node_name: &node };
+    let ns = foreign::NAMESPACE;
+    let mut seen = HashSet::new();
+    for c in list.iter().filter(|c| foreign::is_foreign(c)) {
+        let id = id_of(c);
+        let inspect = match rt.docker.get_json::<Value>(&format!("/containers/{id}/json")) {
+            Ok(i) => i,
+            Err(DockerError::NotFound(_)) => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut pod = foreign::pod_from_container(&inspect, &host, ns);
+        let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+        seen.insert(name.clone());
+        store
+            .write("pods", ns, &name, false, |cur| {
+                if let Some(cur) = cur {
+                    if cur["metadata"].get("deletionTimestamp").is_some() {
+                        // Deleting a mirrored pod removes its container.
+                        if let Err(e) = rt.remove_container(id) {
+                            log::warn!("removing container {id}: {e}");
+                            return Ok(None);
+                        }
+                        return Ok(Some(Change::Delete));
+                    }
+                    // Keep what the store owns; the rest mirrors Docker.
+                    pod["metadata"]["resourceVersion"] = cur["metadata"]["resourceVersion"].clone();
+                    if pod == **cur {
+                        return Ok(None);
+                    }
+                } else {
+                    pod["metadata"]["resourceVersion"] = json!("");
+                }
+                Ok(Some(Change::Put(meta::canonical_order(pod.clone()))))
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    // Pods whose container is gone.
+    let (pods, _) = store.list("pods", Some(ns), None);
+    for p in pods {
+        let name = p["metadata"]["name"].as_str().unwrap_or("").to_string();
+        if !seen.contains(&name) {
+            store
+                .write("pods", ns, &name, false, |cur| Ok(cur.map(|_| Change::Delete)))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Connect to Docker in the background (retrying until it answers), install
+/// the pod runtime, and follow Docker's events: every change to a pod's
+/// container queues that pod, a container k2d did not create queues the
+/// mirror, and each (re)connection resyncs everything, so k2d and dockerd
+/// restarts both end with every pod converged.
+pub fn run_runtime(
+    store: Arc<Store>,
+    queue: Queue,
+    slot: Arc<std::sync::OnceLock<PodRuntime>>,
+    socket: PathBuf,
+    data_path: PathBuf,
+) {
+    use crate::adapter::convert::foreign;
+    use crate::adapter::docker::events;
+    let spawned = std::thread::Builder::new().name("docker-connect".into()).spawn(move || {
+        let mut delay = Duration::from_millis(500);
+        let docker = loop {
+            match Docker::connect(&socket) {
+                Ok(d) => break d,
+                Err(e) => {
+                    log::warn!("connecting to Docker at {}: {e} (retrying)", socket.display())
+                }
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(10));
+        };
+        let images = Arc::new(Images::new(&socket));
+        let rt = PodRuntime::new(Arc::new(docker), images, data_path);
+        if let Err(e) = rt.ensure_network() {
+            log::error!("{e}");
+        }
+        let _ = slot.set(rt);
+        let q = queue.clone();
+        let on_event = Box::new(move |ev: events::ContainerEvent| {
+            if ev.action.starts_with("exec_") || ev.action.starts_with("health_status") {
+                return;
+            }
+            match (ev.labels.get(labels::POD_NAMESPACE), ev.labels.get(labels::POD_NAME)) {
+                (Some(ns), Some(name)) if ev.labels.contains_key(labels::MANAGED) => {
+                    q.enqueue("pods", ns, name)
+                }
+                _ => q.enqueue("pods", foreign::NAMESPACE, ""),
+            }
+        });
+        let q = queue.clone();
+        let st = store.clone();
+        let on_connected = Box::new(move || {
+            let (pods, _) = st.list("pods", None, None);
+            for p in pods {
+                let m = &p["metadata"];
+                q.enqueue(
+                    "pods",
+                    m["namespace"].as_str().unwrap_or(""),
+                    m["name"].as_str().unwrap_or(""),
+                );
+            }
+            q.enqueue("pods", foreign::NAMESPACE, "");
+        });
+        if let Err(e) = events::spawn(socket, on_event, on_connected) {
+            log::error!("cannot follow Docker events: {e}");
+        }
+    });
+    if let Err(e) = spawned {
+        log::error!("cannot start the Docker connection thread: {e}");
+    }
+}
