@@ -12,6 +12,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -232,9 +233,8 @@ fn serve(ctx: &Ctx, tcp: TcpStream, peer: SocketAddr) -> io::Result<()> {
             return Ok(());
         }
     };
-    let mut first = spliced_head(&req, peer);
-    first.extend_from_slice(&rest);
-    (&backend).write_all(&first)?;
+    hand_off(&backend, &spliced_head(&req, peer), &ctx.backend, peer)?;
+    (&backend).write_all(&rest)?;
     splice(duplex, backend, ctx.opts.idle_timeout)
 }
 
@@ -396,6 +396,106 @@ fn spliced_head(req: &httparse::Request, peer: SocketAddr) -> Vec<u8> {
     out
 }
 
+// Handing a connection to tiny_http.
+//
+// tiny_http 0.12 serves each connection on a thread of its `TaskPool`
+// (util/task_pool.rs). `spawn()` queues the connection if `waiting_tasks` is
+// non-zero and starts a new thread only if it is zero. But a waiting thread
+// that was notified still counts as waiting until it re-takes the queue lock,
+// so when K connections arrive together and fewer than K threads are idle,
+// the later spawns see a stale count, queue their connection and notify
+// nobody. That connection then waits until some thread finishes its own
+// connection, which for a kept-alive client can take minutes (measured: 1 in
+// 6 requests of a burst of 8 on a fresh k2d; a ConfigMap POST waited 27 s).
+//
+// tiny_http cannot be patched, but the stall is visible from outside: nobody
+// reads the connection. Linux reports for a unix stream socket what its peer
+// has not read yet (SIOCOUTQ), so after writing the first request head we
+// wait for that to reach zero. If it does not in time, we "kick" the pool:
+// connect a throwaway connection and close it at once. By then the notified
+// threads have re-taken the lock, so the count is true; with it at zero the
+// kick's `spawn()` starts a new thread, which finishes the empty connection
+// at once and then pops ours from the queue. If the count was still stale,
+// the kick is queued behind ours, harmlessly (it ends at EOF when run), and
+// the next kick after a backoff tries again.
+//
+// The wait costs a served connection one or two ioctls and a sleep of about
+// 50 µs before the pump starts, and nothing can come back before the head is
+// read anyway. Handing connections over one at a time would also avoid the
+// stale count, but would make every connection of a burst wait for the one
+// before it to be picked up.
+
+/// First pause between looks at the unread count; a thread normally picks a
+/// connection up within a few hundred microseconds.
+const PICKUP_POLL_FIRST: Duration = Duration::from_micros(50);
+const PICKUP_POLL_MAX: Duration = Duration::from_millis(2);
+/// No reader this long means a stalled connection (or a very busy machine,
+/// where a needless kick costs one short-lived thread).
+const KICK_AFTER: Duration = Duration::from_millis(20);
+/// Kicks at 20, 60, 140 ms ... about 5 s in all, then carry on regardless.
+const MAX_KICKS: u32 = 8;
+
+/// Write the first request head to a fresh backend connection and return
+/// once a tiny_http thread has read it, kicking the pool when none does.
+///
+/// Only the head is written before the check, so "all read" means exactly
+/// that a connection thread parsed it: a body is read later by an API
+/// worker, which may be busy for reasons that have nothing to do with the
+/// pool. The rest of the first read goes out after this returns.
+fn hand_off(backend: &UnixStream, head: &[u8], path: &Path, peer: SocketAddr) -> io::Result<()> {
+    let mut w = backend;
+    w.write_all(head)?;
+    let start = Instant::now();
+    let mut pause = PICKUP_POLL_FIRST;
+    let mut next_kick = KICK_AFTER;
+    let mut kicks = 0;
+    loop {
+        match unread_by_peer(backend) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                log::debug!("{peer}: cannot watch the API backend read: {e}");
+                return Ok(());
+            }
+        }
+        let waited = start.elapsed();
+        if waited >= next_kick {
+            if kicks == MAX_KICKS {
+                log::warn!("{peer}: the API backend has not read a request in {waited:?}");
+                return Ok(());
+            }
+            log::debug!("{peer}: request unread by the API backend after {waited:?}, kicking");
+            kick(path);
+            kicks += 1;
+            next_kick = waited + KICK_AFTER * (1 << kicks);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(PICKUP_POLL_MAX);
+    }
+}
+
+/// A connection closed at once, so tiny_http's pool looks at its idle
+/// threads again (see above).
+fn kick(path: &Path) {
+    if let Err(e) = UnixStream::connect(path) {
+        log::debug!("kick {}: {e}", path.display());
+    }
+}
+
+/// Whether the peer of a unix stream socket has read everything written to
+/// it: Linux's SIOCOUTQ reports for AF_UNIX the send memory still held for
+/// unread data (not a byte count, but zero exactly when all was read).
+fn unread_by_peer(sock: &UnixStream) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: `sock` is an open socket and SIOCOUTQ (== TIOCOUTQ) stores one
+    // int through the pointer, which points at one.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// Milliseconds since `base` of the last byte moved in either direction.
 struct Activity {
     base: Instant,
@@ -412,6 +512,12 @@ impl Activity {
         Duration::from_millis(now.saturating_sub(self.last.load(Ordering::Relaxed)))
     }
 }
+
+/// After a client's EOF, how long the backend may stay quiet before the
+/// client is taken to be gone. Long enough for an ordinary answer to a client
+/// that half-closed after its request; short enough that an abandoned watch
+/// releases its thread at its next heartbeat.
+const CLIENT_GONE_GRACE: Duration = Duration::from_secs(1);
 
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
@@ -483,12 +589,17 @@ fn splice(duplex: Duplex, backend: UnixStream, idle_timeout: Duration) -> io::Re
         }
     };
     if client_eof {
-        // Half-close: tiny_http may still be writing the last responses.
+        // Half-close: tiny_http finishes the responses in flight, then ends
+        // the connection, which ends the pump. A backend that stays quiet
+        // instead is streaming (a watch, logs -f) or slow, and the client
+        // is taken to be gone, as Go's net/http cancels a request on EOF:
+        // the full close below makes the handler's next write fail.
         let _ = backend.shutdown(Shutdown::Write);
+        activity.touch();
         loop {
-            match done_rx.recv_timeout(check) {
+            match done_rx.recv_timeout(CLIENT_GONE_GRACE / 4) {
                 Err(crossbeam_channel::RecvTimeoutError::Timeout)
-                    if activity.idle() < idle_timeout => {}
+                    if activity.idle() < CLIENT_GONE_GRACE => {}
                 _ => break,
             }
         }
@@ -764,6 +875,8 @@ mod tests {
         dir: PathBuf,
         addr: SocketAddr,
         client_cfg: Arc<rustls::ClientConfig>,
+        /// Whether `/stream`'s late write failed (the client was seen gone).
+        stream_write_failed: crossbeam_channel::Receiver<bool>,
     }
 
     impl Drop for Fixture {
@@ -812,8 +925,17 @@ mod tests {
         let material = tls::load_or_create(&dir, &sans).unwrap();
         let sock = backend_socket(&dir.join("run")).unwrap();
         let server = tiny_http::Server::http_unix(&sock).unwrap();
+        let (stream_tx, stream_write_failed) = crossbeam_channel::unbounded();
         std::thread::spawn(move || {
             for req in server.incoming_requests() {
+                if req.url() == "/stream" {
+                    let tx = stream_tx.clone();
+                    std::thread::spawn(move || quiet_stream(req, tx));
+                    continue;
+                }
+                if req.url() == "/slow" {
+                    std::thread::sleep(SLOW_ANSWER);
+                }
                 let peer = req
                     .headers()
                     .iter()
@@ -840,7 +962,27 @@ mod tests {
             .with_root_certificates(roots)
             .with_no_client_auth();
         cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Fixture { dir, addr, client_cfg: Arc::new(cfg) }
+        Fixture { dir, addr, client_cfg: Arc::new(cfg), stream_write_failed }
+    }
+
+    /// How long `/slow` takes: well within CLIENT_GONE_GRACE.
+    const SLOW_ANSWER: Duration = Duration::from_millis(400);
+    /// When `/stream` writes again: well after CLIENT_GONE_GRACE, and its
+    /// first write after the client left (so no earlier write failure can
+    /// have given the departure away).
+    const STREAM_QUIET: Duration = Duration::from_millis(2500);
+
+    /// Like a quiet watch: the head and one event at once, then one more
+    /// write after a pause; reports whether that write failed.
+    fn quiet_stream(req: tiny_http::Request, done: crossbeam_channel::Sender<bool>) {
+        let mut w = req.into_writer();
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nev1\r\n";
+        if w.write_all(head).and_then(|_| w.flush()).is_err() {
+            let _ = done.send(true);
+            return;
+        }
+        std::thread::sleep(STREAM_QUIET);
+        let _ = done.send(w.write_all(b"1\r\n\n\r\n").and_then(|_| w.flush()).is_err());
     }
 
     fn connect(f: &Fixture) -> Client {
@@ -995,5 +1137,122 @@ mod tests {
         let mut c3 = connect(&f);
         c3.write_all(b"GET /again HTTP/1.1\r\nHost: k\r\n\r\n").unwrap();
         assert_eq!(read_response(&mut c3).1, "hello /again");
+    }
+
+    #[test]
+    fn half_closed_client_still_gets_its_answer() {
+        let f = fixture("fd-halfclose", Options::default());
+        for close_notify in [true, false] {
+            let mut c = connect(&f);
+            c.write_all(b"GET /slow HTTP/1.1\r\nHost: k\r\n\r\n").unwrap();
+            if close_notify {
+                c.conn.send_close_notify();
+                c.flush().unwrap();
+            }
+            c.sock.shutdown(Shutdown::Write).unwrap();
+            let (head, body) = read_response(&mut c);
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            assert_eq!(body, "hello /slow");
+            let mut rest = Vec::new();
+            let _ = c.read_to_end(&mut rest);
+            assert!(rest.is_empty());
+        }
+    }
+
+    #[test]
+    fn departed_streaming_client_fails_the_handlers_next_write() {
+        let f = fixture("fd-gone", Options::default());
+        let mut c = connect(&f);
+        c.write_all(b"GET /stream HTTP/1.1\r\nHost: k\r\n\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut b = [0u8; 1];
+        while !got.ends_with(b"ev1\r\n") {
+            c.read_exact(&mut b).unwrap();
+            got.push(b[0]);
+        }
+        // What a closing client does: FIN, no close_notify.
+        c.sock.shutdown(Shutdown::Both).unwrap();
+        drop(c);
+        let failed = f.stream_write_failed.recv_timeout(STREAM_QUIET * 2).unwrap();
+        assert!(failed, "the stream's first write after the client left succeeded");
+    }
+
+    /// A fresh tiny_http on a unix socket that answers every request at once.
+    fn tiny_backend(tag: &str) -> PathBuf {
+        let dir = tls::tests::temp_dir(tag);
+        let sock = backend_socket(&dir).unwrap();
+        let server = Arc::new(tiny_http::Server::http_unix(&sock).unwrap());
+        for _ in 0..2 {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                while let Ok(rq) = server.recv() {
+                    let _ = rq.respond(tiny_http::Response::from_string("ok"));
+                }
+            });
+        }
+        sock
+    }
+
+    /// The stall in tiny_http's TaskPool (see `hand_off`): bursts of new
+    /// kept-alive connections on a fresh server, as kubectl's parallel
+    /// discovery makes. Without the kick, some burst leaves a connection
+    /// unread until another one closes; here none closes before all are
+    /// answered or 1 s has passed.
+    #[test]
+    fn bursts_of_new_connections_are_all_served() {
+        const ROUNDS: usize = 6;
+        const BURST: usize = 12;
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut stalled = 0;
+        for round in 0..ROUNDS {
+            let sock = tiny_backend(&format!("fd-burst{round}"));
+            let start = Arc::new(std::sync::Barrier::new(BURST));
+            let end = Arc::new(std::sync::Barrier::new(BURST));
+            let conns: Vec<_> = (0..BURST)
+                .map(|_| {
+                    let (sock, start, end) = (sock.clone(), start.clone(), end.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        let b = UnixStream::connect(&sock).unwrap();
+                        b.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+                        let t0 = Instant::now();
+                        hand_off(&b, b"GET /v HTTP/1.1\r\nHost: k\r\n\r\n", &sock, peer).unwrap();
+                        let answered = read_head_within(&b, t0 + Duration::from_secs(1));
+                        end.wait();
+                        answered
+                    })
+                })
+                .collect();
+            stalled += conns.into_iter().map(|h| h.join().unwrap()).filter(|ok| !ok).count();
+            let _ = std::fs::remove_dir_all(sock.parent().unwrap());
+        }
+        assert_eq!(stalled, 0, "of {} connections", ROUNDS * BURST);
+    }
+
+    fn read_head_within(mut s: &UnixStream, deadline: Instant) -> bool {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || s.set_read_timeout(Some(left)).is_err() {
+                return false;
+            }
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        got.starts_with(b"HTTP/1.1 200")
+    }
+
+    #[test]
+    fn unread_by_peer_counts_until_read() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        assert_eq!(unread_by_peer(&a).unwrap(), 0);
+        (&a).write_all(b"hello").unwrap();
+        assert!(unread_by_peer(&a).unwrap() > 0);
+        let mut buf = [0u8; 5];
+        b.read_exact(&mut buf).unwrap();
+        assert_eq!(unread_by_peer(&a).unwrap(), 0);
     }
 }

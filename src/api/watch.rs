@@ -22,8 +22,12 @@ pub const MAX_WATCHES: usize = 512;
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Quiet streams get a blank line this often so idle timeouts in the front
-/// door (and in proxies) don't cut them, and so a departed client is noticed.
-const HEARTBEAT: Duration = Duration::from_secs(30);
+/// door (and in proxies) don't cut them, and so a departed client is noticed:
+/// the front door closes a departed watcher's backend connection, but this
+/// thread learns of it only when a write fails, so this bounds how long an
+/// abandoned watch keeps its thread. A blank line is a few bytes on the wire
+/// and ignored by clients' JSON stream decoders.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Without `timeoutSeconds`, end watches like kube-apiserver's default
 /// request timeout does, so clients re-list now and then.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
