@@ -38,6 +38,8 @@ const STOP_WORKERS: usize = 4;
 /// Everything the pod reconciler needs besides the store and the queue.
 pub struct PodRuntime {
     docker: Arc<Docker>,
+    /// This k2d's instance id (label [`labels::INSTANCE`]).
+    instance: String,
     images: Arc<Images>,
     data_path: PathBuf,
     pause_image: Mutex<Option<String>>,
@@ -47,7 +49,12 @@ pub struct PodRuntime {
 }
 
 impl PodRuntime {
-    pub fn new(docker: Arc<Docker>, images: Arc<Images>, data_path: PathBuf) -> PodRuntime {
+    pub fn new(
+        docker: Arc<Docker>,
+        images: Arc<Images>,
+        data_path: PathBuf,
+        instance: String,
+    ) -> PodRuntime {
         let (tx, rx) = bounded::<Box<dyn FnOnce() + Send>>(1024);
         for i in 0..STOP_WORKERS {
             let rx = rx.clone();
@@ -63,6 +70,7 @@ impl PodRuntime {
         }
         PodRuntime {
             docker,
+            instance,
             images,
             data_path,
             pause_image: Mutex::new(None),
@@ -117,6 +125,7 @@ impl PodRuntime {
             format!("{}={ns}", labels::POD_NAMESPACE),
             format!("{}={name}", labels::POD_NAME),
             format!("{}=true", labels::MANAGED),
+            format!("{}={}", labels::INSTANCE, self.instance),
         ]});
         let list: Vec<Value> = self
             .docker
@@ -136,6 +145,15 @@ impl PodRuntime {
             }
         }
         Ok(out)
+    }
+
+    /// Create a container (owned by this instance) and return its id.
+    fn create(&self, name: &str, config: &Value) -> Result<String, DockerError> {
+        let mut config = config.clone();
+        config["Labels"][labels::INSTANCE] = json!(self.instance);
+        let v: Value =
+            self.docker.post_json(&format!("/containers/create?name={name}"), &config)?;
+        Ok(v["Id"].as_str().unwrap_or("").to_string())
     }
 
     fn remove_container(&self, id: &str) -> Result<(), String> {
@@ -648,11 +666,8 @@ fn start(
         }
     };
     let docker_name = conv::container_name(pod, &cname, n);
-    let id = match rt
-        .docker
-        .post_json::<Value>(&format!("/containers/create?name={docker_name}"), &config)
-    {
-        Ok(v) => v["Id"].as_str().unwrap_or("").to_string(),
+    let id = match rt.create(&docker_name, &config) {
+        Ok(id) => id,
         Err(DockerError::Conflict(_)) => {
             // A create that raced a previous pass: replace it.
             rt.remove_container(&docker_name)?;
@@ -725,9 +740,8 @@ fn event_type(e: &KubeletEvent) -> EventType {
 }
 
 fn create_and_start(rt: &PodRuntime, name: &str, config: &Value) -> Result<String, String> {
-    let id = match rt.docker.post_json::<Value>(&format!("/containers/create?name={name}"), config)
-    {
-        Ok(v) => v["Id"].as_str().unwrap_or("").to_string(),
+    let id = match rt.create(name, config) {
+        Ok(id) => id,
         Err(DockerError::Conflict(_)) => {
             rt.remove_container(name)?;
             return Err(format!("container {name} already existed; retrying"));
@@ -982,21 +996,28 @@ pub fn run_runtime(
             delay = (delay * 2).min(Duration::from_secs(10));
         };
         let images = Arc::new(Images::new(&socket));
-        let rt = PodRuntime::new(Arc::new(docker), images, data_path);
+        let rt =
+            PodRuntime::new(Arc::new(docker), images, data_path.clone(), instance_id(&data_path));
         if let Err(e) = rt.ensure_network() {
             log::error!("{e}");
         }
         let _ = slot.set(rt);
         let q = queue.clone();
+        let instance = instance_id(&data_path);
         let on_event = Box::new(move |ev: events::ContainerEvent| {
             if ev.action.starts_with("exec_") || ev.action.starts_with("health_status") {
                 return;
             }
-            match (ev.labels.get(labels::POD_NAMESPACE), ev.labels.get(labels::POD_NAME)) {
-                (Some(ns), Some(name)) if ev.labels.contains_key(labels::MANAGED) => {
-                    q.enqueue("pods", ns, name)
+            if ev.labels.contains_key(labels::MANAGED) {
+                // Another k2d's containers are neither ours nor foreign.
+                if ev.labels.get(labels::INSTANCE) == Some(&instance)
+                    && let (Some(ns), Some(name)) =
+                        (ev.labels.get(labels::POD_NAMESPACE), ev.labels.get(labels::POD_NAME))
+                {
+                    q.enqueue("pods", ns, name);
                 }
-                _ => q.enqueue("pods", foreign::NAMESPACE, ""),
+            } else {
+                q.enqueue("pods", foreign::NAMESPACE, "");
             }
         });
         let q = queue.clone();
@@ -1020,4 +1041,20 @@ pub fn run_runtime(
     if let Err(e) = spawned {
         log::error!("cannot start the Docker connection thread: {e}");
     }
+}
+
+/// This data path's instance id, created once (`<data>/instance`).
+pub fn instance_id(data_path: &std::path::Path) -> String {
+    let path = data_path.join("instance");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if !s.is_empty() {
+            return s;
+        }
+    }
+    let id = meta::new_uid();
+    if let Err(e) = crate::store::disk::write_atomic(&path, id.as_bytes()) {
+        log::error!("writing {}: {e}", path.display());
+    }
+    id
 }

@@ -12,6 +12,10 @@ pub mod status;
 pub mod labels {
     /// Set on every object k2d manages (value `true`).
     pub const MANAGED: &str = "k2d.io/managed";
+    /// Which k2d (its data path's instance id) owns the object, so several
+    /// k2d on one Docker (tests, or a second data path) never touch each
+    /// other's containers.
+    pub const INSTANCE: &str = "k2d.io/instance";
     pub const POD_NAME: &str = "io.kubernetes.pod.name";
     pub const POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
     pub const POD_UID: &str = "io.kubernetes.pod.uid";

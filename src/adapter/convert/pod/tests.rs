@@ -552,7 +552,7 @@ fn every_volume_type() {
             ("COLOR", b"blue", 0o444),
             ("SIZE", b"L", 0o444),
             ("ns", b"demo", 0o444),
-            ("user", b"admin", 0o444)
+            ("user", b"admin", 0o440)
         ])
     );
     match &actions[5] {

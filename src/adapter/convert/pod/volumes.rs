@@ -179,13 +179,20 @@ fn secret_files(
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    payload(
+    let mut files = payload(
         src,
         &keys,
         |k| secret_bytes(&secret, k),
         default_mode,
         "references non-existent secret key",
-    )
+    )?;
+    // k2d difference: Secret files are never world-readable, whatever the
+    // mode asks (Kubernetes' default 0644 would be). Owner and group keep
+    // their bits, so the container's user or group still reads them.
+    for (_, mode) in files.values_mut() {
+        *mode &= !0o007;
+    }
+    Ok(files)
 }
 
 fn payload(
