@@ -432,7 +432,8 @@ fn run_pod(
         let current = status::current_attempt(observed, cname).cloned();
         match current {
             None => {
-                start(rt, store, queue, kubelet, pod, c, ContainerKind::Init, 0, &ctx, waiting)?;
+                let n = first_attempt(pod, "initContainerStatuses", cname);
+                start(rt, store, queue, kubelet, pod, c, ContainerKind::Init, n, &ctx, waiting)?;
                 return Ok(());
             }
             Some(cur) if running(&cur) => {
@@ -497,6 +498,24 @@ fn run_pod(
         cleanup_old_attempts(rt, observed, cname)?;
     }
     Ok(())
+}
+
+/// The attempt number for a container Docker has no attempt of. Usually 0;
+/// but when its container vanished behind k2d's back (`docker rm -f`), the
+/// reported status still knows it ran, so the restart counts as one.
+fn first_attempt(pod: &Value, statuses: &str, cname: &str) -> u32 {
+    let Some(cs) = pod
+        .pointer(&format!("/status/{statuses}"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|cs| cs["name"] == cname))
+    else {
+        return 0;
+    };
+    let reported = cs["restartCount"].as_u64().unwrap_or(0) as u32;
+    let ran = ["running", "terminated"]
+        .iter()
+        .any(|s| cs.pointer(&format!("/state/{s}")).is_some() && cs.get("containerID").is_some());
+    if ran { reported + 1 } else { reported }
 }
 
 fn all_waiting_regular(pod: &Value, waiting: &mut HashMap<String, Waiting>, reason: &str) {
@@ -1057,4 +1076,35 @@ pub fn instance_id(data_path: &std::path::Path) -> String {
         log::error!("writing {}: {e}", path.display());
     }
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vanished_container_counts_as_a_restart() {
+        let never_ran = json!({"status": {"containerStatuses": [
+            {"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+        assert_eq!(first_attempt(&never_ran, "containerStatuses", "c"), 0);
+        let was_running = json!({"status": {"containerStatuses": [
+            {"name": "c", "restartCount": 2, "containerID": "docker://x", "state": {"running": {}}}]}});
+        assert_eq!(first_attempt(&was_running, "containerStatuses", "c"), 3);
+        // Already reported as vanished (restartCount bumped, now waiting).
+        let reported = json!({"status": {"containerStatuses": [
+            {"name": "c", "restartCount": 3, "state": {"waiting": {}},
+             "lastState": {"terminated": {"reason": "ContainerStatusUnknown"}}}]}});
+        assert_eq!(first_attempt(&reported, "containerStatuses", "c"), 3);
+        assert_eq!(first_attempt(&json!({}), "containerStatuses", "c"), 0);
+    }
+
+    #[test]
+    fn instance_id_is_created_once() {
+        let dir = std::env::temp_dir().join(format!("k2d-instance-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = instance_id(&dir);
+        assert_eq!(instance_id(&dir), a);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
