@@ -245,7 +245,9 @@ impl Controller {
                 namespaces::reconcile(&self.store, &self.queue, &key.name, obj.as_deref())
             }
             "pods" => {
-                let rt = self.pods.get().ok_or("Docker is not reachable yet")?;
+                // Before Docker answers there is nothing to do: connecting
+                // queues every pod again.
+                let Some(rt) = self.pods.get() else { return Ok(()) };
                 if key.namespace == crate::adapter::convert::foreign::NAMESPACE {
                     pods::sync_foreign(rt, &self.store)
                 } else {
