@@ -18,7 +18,7 @@ pub static PODS: ResourceType = ResourceType {
     short_names: &["po"],
     categories: &["all"],
     verbs: &["get", "list", "watch"],
-    subresources: &[],
+    subresources: &["log"],
     storage: "pods",
     behavior: &PodBehavior,
 };
