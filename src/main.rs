@@ -98,6 +98,7 @@ fn run(cfg: config::Config) -> Result<(), String> {
         server_address: format!("{advertise}:{}", cfg.port),
         kubeconfig,
         auth: auth.clone(),
+        docker_socket: cfg.docker_socket.clone(),
     });
     api::server::spawn_workers(Arc::new(server), api, API_WORKERS);
     let bind = std::net::SocketAddr::new(cfg.bind_addr, cfg.port);

@@ -11,6 +11,7 @@ pub mod frontdoor;
 pub mod handlers;
 pub mod http;
 pub mod kubeconfig;
+pub mod logs;
 pub mod meta;
 pub mod negotiate;
 pub mod openapi;
@@ -32,6 +33,7 @@ use error::{ApiError, ApiResult};
 use http::{Reply, Request};
 use router::Route;
 use serde_json::json;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Kubernetes version k2d reports; matches the k8s-openapi feature built with.
@@ -47,12 +49,16 @@ pub struct Api {
     pub server_address: String,
     pub kubeconfig: String,
     pub auth: Arc<auth::Auth>,
+    /// Where `pods/log` reaches Docker (connected per request, so a daemon
+    /// that starts after k2d is still found).
+    pub docker_socket: PathBuf,
 }
 
-/// What a request turns into: a complete reply or a watch to stream.
+/// What a request turns into: a complete reply, or a watch or log to stream.
 pub enum Response {
     Reply(Reply),
     Watch(watch::Plan),
+    Logs(logs::Plan),
 }
 
 impl Api {
@@ -105,6 +111,9 @@ impl Api {
             Route::Kubeconfig => Reply::new(200, "application/yaml", self.kubeconfig.clone()),
             Route::NotFound => not_found_text(),
             Route::Resource(t) => {
+                if t.subresource.as_deref() == Some("log") && t.rt.plural == "pods" {
+                    return Ok(Response::Logs(logs::plan(self, req, &t)?));
+                }
                 let m = req.method.as_str();
                 let watching = t.watch_path || (m == "GET" && req.flag("watch"));
                 if watching && t.name.is_none() {

@@ -6,7 +6,7 @@
 use crate::api::body::MAX_BODY;
 use crate::api::error::ApiError;
 use crate::api::http::{Reply, Request};
-use crate::api::{Api, Response, error_reply, watch};
+use crate::api::{Api, Response, error_reply, logs, watch};
 use std::io::Read;
 use std::sync::Arc;
 use std::thread;
@@ -55,6 +55,18 @@ fn serve_one(api: &Api, mut rq: tiny_http::Request) {
                 .spawn(move || watch::stream(plan, writer));
             if let Err(e) = spawned {
                 log::error!("cannot start watch thread: {e}");
+            }
+        }
+        Response::Logs(plan) => {
+            log::debug!("{} {} -> log stream", req.method, req.path);
+            // The request moves into the thread: if it cannot start, dropping
+            // the request still answers the client (tiny_http sends a 500).
+            let spawned = thread::Builder::new()
+                .name("logs".into())
+                .stack_size(256 * 1024)
+                .spawn(move || logs::stream(plan, rq.into_writer()));
+            if let Err(e) = spawned {
+                log::error!("cannot start log thread: {e}");
             }
         }
     }
