@@ -563,11 +563,7 @@ fn restart_with_backoff(
         (Some(s), Some(f)) => f.duration_since(s).unwrap_or_default(),
         _ => Duration::ZERO,
     };
-    let delay = if ran >= BACKOFF_RESET {
-        Duration::ZERO
-    } else {
-        CRASH_BACKOFF_START.saturating_mul(1u32 << n.min(10)).min(CRASH_BACKOFF_MAX)
-    };
+    let delay = crash_backoff(n, ran);
     let elapsed = SystemTime::now().duration_since(finished).unwrap_or_default();
     if elapsed < delay {
         let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
@@ -589,6 +585,16 @@ fn restart_with_backoff(
         return Ok(());
     }
     start(rt, store, queue, kubelet, pod, c, kind, n + 1, ctx, waiting)
+}
+
+/// How long to wait before attempt `n + 1` after attempt `n` ran for `ran`:
+/// like the kubelet, the first restart is immediate, then 10 s doubling to
+/// 5 minutes; a container that ran 10 minutes starts over.
+fn crash_backoff(n: u32, ran: Duration) -> Duration {
+    if n == 0 || ran >= BACKOFF_RESET {
+        return Duration::ZERO;
+    }
+    CRASH_BACKOFF_START.saturating_mul(1u32 << (n - 1).min(10)).min(CRASH_BACKOFF_MAX)
 }
 
 fn human_secs(d: Duration) -> String {
@@ -1096,6 +1102,16 @@ mod tests {
              "lastState": {"terminated": {"reason": "ContainerStatusUnknown"}}}]}});
         assert_eq!(first_attempt(&reported, "containerStatuses", "c"), 3);
         assert_eq!(first_attempt(&json!({}), "containerStatuses", "c"), 0);
+    }
+
+    #[test]
+    fn crash_backoff_is_the_kubelets() {
+        let quick = Duration::from_secs(1);
+        assert_eq!(crash_backoff(0, quick), Duration::ZERO);
+        assert_eq!(crash_backoff(1, quick), Duration::from_secs(10));
+        assert_eq!(crash_backoff(2, quick), Duration::from_secs(20));
+        assert_eq!(crash_backoff(9, quick), CRASH_BACKOFF_MAX);
+        assert_eq!(crash_backoff(5, BACKOFF_RESET), Duration::ZERO);
     }
 
     #[test]
