@@ -878,10 +878,11 @@ fn docker_run_container_appears_read_only_in_k2d_external_and_delete_removes_it(
     let deadline = Instant::now() + Duration::from_secs(10);
     let pod = loop {
         let r = k.curl(common::Req::get(&format!("/api/v1/namespaces/k2d-external/pods/{name}")));
-        if r.status == 200 {
+        // It may first show up as created (ContainerCreating), before `docker run` starts it.
+        if r.status == 200 && r.json()["status"]["phase"] == "Running" {
             break r.json();
         }
-        assert!(Instant::now() < deadline, "no pod k2d-external/{name}: {}", r.body);
+        assert!(Instant::now() < deadline, "no Running pod k2d-external/{name}: {}", r.body);
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(pod["status"]["phase"], "Running", "{}", pod["status"]);
