@@ -609,12 +609,136 @@ def bench_connect_burst(ctx):
         ctx.report.add_dist("connect_tls_version_ms", lat, "(the answered ones)")
 
 
+# ---------------------------------------------------------------------------------------------
+# Pods (issue 3): needs the Docker daemon and the local test image (scripts/test-image.sh).
+
+POD_IMAGE = "k2d-test/busybox:1"
+PODS_TIMED = 10
+PODS_RSS = 50
+PODS_TIMEOUT_S = 180.0
+KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
+
+
+def pod_body(i):
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": f"pod-{i:03d}", "labels": {"app": "bench"}},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "c", "image": POD_IMAGE, "imagePullPolicy": "IfNotPresent",
+                            "command": ["sleep", "3600"]}],
+        },
+    }
+
+
+def running_pods(c):
+    _, data = c.call("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")
+    items = json.loads(data)["items"]
+    return sum(
+        1 for p in items
+        if p.get("status", {}).get("phase") == "Running"
+        and all(s.get("ready") for s in p["status"].get("containerStatuses", [{}]))
+    ), len(items)
+
+
+def wait_running(c, n, t0):
+    """Poll until n pods are Running and ready; returns seconds since t0."""
+    while True:
+        ok, _ = running_pods(c)
+        if ok >= n:
+            return time.perf_counter() - t0
+        if time.perf_counter() - t0 > PODS_TIMEOUT_S:
+            raise RuntimeError(f"only {ok} of {n} pods Running after {PODS_TIMEOUT_S:g}s")
+        time.sleep(0.05)
+
+
+def kubectl_apply(k, objs):
+    """`kubectl apply -f -` with k2d's kubeconfig (real kubectl, as a user would)."""
+    env = dict(os.environ, KUBECONFIG=os.path.join(k.data, "kubeconfig"),
+               HOME=os.path.join(k.data, "kubectl-home"))
+    docs = "\n---\n".join(json.dumps(o) for o in objs)
+    subprocess.run([KUBECTL, "-n", NAMESPACE, "apply", "-f", "-"], input=docs.encode(), env=env,
+                   check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+
+def instance_containers(k):
+    with open(os.path.join(k.data, "instance")) as f:
+        inst = f.read().strip()
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=k2d.io/instance={inst}"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def bench_pods(ctx):
+    """10 single-container pods from `kubectl apply` to all Running, next to `docker run -d` of
+    the same 10 containers; RSS with 50 pods; time to delete them all."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([os.path.join(repo, "scripts", "test-image.sh")], check=True)
+    k, _ = ctx.start()
+    create_namespace(k)
+    c = k.client()
+    try:
+        # Warm-up pod: the first one also builds k2d's pause image and the pod network.
+        t0 = time.perf_counter()
+        c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
+        ctx.report.add("first_pod_running_s", wait_running(c, 1, t0), "s",
+                       "(includes building the pause image, if not yet in Docker)")
+
+        t0 = time.perf_counter()
+        kubectl_apply(k, [pod_body(i) for i in range(PODS_TIMED)])
+        applied = time.perf_counter() - t0
+        took = wait_running(c, PODS_TIMED + 1, t0)
+        ctx.report.add(f"apply_{PODS_TIMED}_pods_to_running_s", took, "s",
+                       f"kubectl apply returned after {applied:.2f}s; each pod is a sandbox "
+                       f"+ a container, so {2 * PODS_TIMED} docker containers")
+
+        names = [f"k2dbench-{os.getpid()}-{i}" for i in range(PODS_TIMED)]
+        t0 = time.perf_counter()
+        try:
+            for n in names:
+                subprocess.run(["docker", "run", "-d", "--name", n, POD_IMAGE, "sleep", "3600"],
+                               check=True, stdout=subprocess.DEVNULL)
+            ctx.report.add(f"docker_run_{PODS_TIMED}_containers_s", time.perf_counter() - t0,
+                           "s", "(sequential `docker run -d`, same image and command)")
+        finally:
+            subprocess.run(["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+        t0 = time.perf_counter()
+        for i in range(PODS_TIMED, PODS_RSS - 1):
+            c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(i), ok=(201,))
+        took = wait_running(c, PODS_RSS, t0)
+        ctx.report.add(f"create_{PODS_RSS - PODS_TIMED - 1}_more_pods_to_running_s", took, "s")
+        time.sleep(2.0)
+        st = k.status()
+        ctx.report.add(f"rss_{PODS_RSS}_pods_mib", st["VmRSS"], "MiB",
+                       f"peak {fmt(st['VmHWM'])} MiB, threads={st['Threads']}")
+    finally:
+        # Delete the namespace and wait until Docker holds nothing of this k2d.
+        t0 = time.perf_counter()
+        try:
+            c.call("DELETE", f"/api/v1/namespaces/{NAMESPACE}", ok=(200, 202))
+        except Exception:  # noqa: BLE001 - cleanup continues below
+            pass
+        left = instance_containers(k)
+        while left and time.perf_counter() - t0 < PODS_TIMEOUT_S:
+            time.sleep(0.2)
+            left = instance_containers(k)
+        ctx.report.add("delete_namespace_with_pods_s", time.perf_counter() - t0, "s",
+                       f"until no container of this k2d is left ({len(left)} left)")
+        c.close()
+        if left:
+            subprocess.run(["docker", "rm", "-f", *left], stdout=subprocess.DEVNULL)
+
+
 # Name, function; run in this order. Issue 3/4 figures (pods, deployments) go here.
 BENCHMARKS = [
     ("startup", bench_startup),
     ("configmaps", bench_configmaps),
     ("watchers", bench_watchers),
     ("connect_burst", bench_connect_burst),
+    ("pods", bench_pods),
 ]
 
 

@@ -35,6 +35,8 @@ pub struct K2d {
     pub data: PathBuf,
     pub port: u16,
     secret: Option<String>,
+    /// `DOCKER_HOST` for k2d: the machine's daemon unless a test brings its own.
+    docker_host: String,
     child: Option<Child>,
 }
 
@@ -46,6 +48,15 @@ impl K2d {
 
     /// Start k2d, optionally with `K2D_SECRET`.
     pub fn start_with(secret: Option<&str>) -> K2d {
+        K2d::start_full(secret, "unix:///var/run/docker.sock")
+    }
+
+    /// Start k2d talking to the Docker daemon at `docker_host` (`unix://...`).
+    pub fn start_on_docker(docker_host: &str) -> K2d {
+        K2d::start_full(None, docker_host)
+    }
+
+    fn start_full(secret: Option<&str>, docker_host: &str) -> K2d {
         let n = NEXT_ID.fetch_add(1, Ordering::SeqCst);
         let root = std::env::temp_dir().join(format!(
             "k2d-test-{}-{}-{n}",
@@ -56,7 +67,14 @@ impl K2d {
         for dir in ["home", "tmp"] {
             std::fs::create_dir_all(root.join(dir)).expect("creating the test directory");
         }
-        let mut k = K2d { root, data, port: 0, secret: secret.map(str::to_string), child: None };
+        let mut k = K2d {
+            root,
+            data,
+            port: 0,
+            secret: secret.map(str::to_string),
+            docker_host: docker_host.to_string(),
+            child: None,
+        };
         k.launch_on_free_port();
         k
     }
@@ -87,7 +105,7 @@ impl K2d {
             .env("K2D_PORT", self.port.to_string())
             .env("K2D_BIND_ADDR", "127.0.0.1")
             .env("K2D_ADVERTISE_ADDR", "127.0.0.1")
-            .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+            .env("DOCKER_HOST", &self.docker_host)
             .env_remove("K2D_SECRET")
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -327,6 +345,14 @@ impl K2d {
         Ns { k: self, name: name.to_string() }
     }
 
+    /// This instance's id, the value of the `k2d.io/instance` label on every
+    /// Docker object it creates (several k2d share the test machine's Docker).
+    pub fn instance_id(&self) -> String {
+        std::fs::read_to_string(self.data.join("instance"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
     /// An executable script in this instance's directory, e.g. for `EDITOR`.
     pub fn script(&self, name: &str, body: &str) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
@@ -433,6 +459,28 @@ impl Streaming {
                 }
             }
         }
+    }
+
+    /// Wait up to `timeout` for the process to end by itself; its exit
+    /// status, or `None` if it is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The next line, if one arrives within `timeout`.
+    pub fn next_line(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
     }
 
     /// Kill the process; returns its stderr.
@@ -700,4 +748,25 @@ pub fn seed_cm(k: &K2d, ns: &str, name: &str, data: &[(&str, &str)], labels: &[(
         obj["data"] = data.into();
     }
     post(k, &format!("/api/v1/namespaces/{ns}/configmaps"), &obj);
+}
+
+/// Run `docker` with `args` (bounded by [`CALL_TIMEOUT`]).
+pub fn docker(args: &[&str]) -> Output {
+    let mut cmd = Command::new("docker");
+    cmd.args(args);
+    run(cmd, None, CALL_TIMEOUT)
+}
+
+/// Run `docker` and return its trimmed stdout, failing the test unless it exits 0.
+pub fn docker_ok(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {} failed ({}): {}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
