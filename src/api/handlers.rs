@@ -30,6 +30,28 @@ struct WriteOptions {
     manager: String,
 }
 
+/// Refuse creates and updates where the kind says its objects are read-only.
+fn check_writable(t: &Target) -> ApiResult<()> {
+    let ns = t.namespace.as_deref().unwrap_or("");
+    match t.rt.behavior.read_only(ns) {
+        Some(why) => Err(ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "{} \"{}\" is forbidden: {why}",
+                t.rt.qualified_plural(),
+                t.name.as_deref().unwrap_or("")
+            ),
+        )
+        .with_details(Details {
+            name: t.name.clone(),
+            kind: Some(t.rt.plural.to_string()),
+            ..Default::default()
+        })),
+        None => Ok(()),
+    }
+}
+
 fn write_options(req: &Request) -> ApiResult<WriteOptions> {
     let dry_run = match req.param("dryRun") {
         None | Some("") => false,
@@ -282,6 +304,7 @@ fn with_warnings(mut reply: Reply, warnings: &[String]) -> Reply {
 
 /// `POST .../<plural>`
 pub fn create(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
+    check_writable(t)?;
     if t.name.is_some() {
         return Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource".to_string(),
@@ -447,6 +470,7 @@ fn store_update(
 
 /// `PUT .../<plural>/<name>[/status]`
 pub fn update(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
+    check_writable(t)?;
     let opts = write_options(req)?;
     let obj = body::parse_object(req, t.rt.kind)?;
     let (reply, warnings) = store_update(api, req, t, &opts, |_| Ok(obj), None)?;
@@ -455,6 +479,7 @@ pub fn update(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
 
 /// `PATCH .../<plural>/<name>[/status]` with any of the four patch types.
 pub fn patch(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
+    check_writable(t)?;
     use crate::api::patch::{self, PatchType};
     let mut opts = write_options(req)?;
     let ptype = patch::patch_type(req.header("content-type"))?;

@@ -72,6 +72,14 @@ impl Queue {
     }
 
     fn push(&self, key: Key) {
+        // Now beats later: a resync or a fresh event must not wait behind a
+        // long back-off (level-based reconcile reschedules what still waits).
+        {
+            let mut d = self.delayed.lock();
+            if d.iter().any(|Reverse((_, k))| *k == key) {
+                d.retain(|Reverse((_, k))| *k != key);
+            }
+        }
         if !self.pending.lock().insert(key.clone()) {
             return;
         }

@@ -97,6 +97,13 @@ pub trait Behavior: Sync + Send {
         None
     }
 
+    /// `Some(reason)` when objects in `namespace` may not be created, updated
+    /// or patched through the API (they mirror something k2d does not own);
+    /// deletion stays allowed.
+    fn read_only(&self, _namespace: &str) -> Option<&'static str> {
+        None
+    }
+
     /// The stored form of an object written through this resource. Resources
     /// that are views of another (events.k8s.io Events over core Events)
     /// convert here; everything else is stored as written.

@@ -146,6 +146,12 @@ impl Behavior for PodBehavior {
         Some(if period < 0 { 1 } else { period })
     }
 
+    fn read_only(&self, namespace: &str) -> Option<&'static str> {
+        (namespace == crate::adapter::convert::foreign::NAMESPACE).then_some(
+            "pods in this namespace mirror containers k2d did not create; they can be deleted but not changed",
+        )
+    }
+
     fn field_labels(&self) -> Option<&'static [&'static str]> {
         Some(&[
             "metadata.name",

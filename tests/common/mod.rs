@@ -467,6 +467,10 @@ impl Streaming {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(st)) = self.child.try_wait() {
+                // Keep what it printed: drain until its stdout reader ends.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+                    self.seen.push(line);
+                }
                 return Some(st);
             }
             if Instant::now() > deadline {
