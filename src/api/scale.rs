@@ -19,9 +19,10 @@ pub fn handle(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     let ns = if t.rt.namespaced { t.namespace.clone().unwrap_or_default() } else { String::new() };
     let plural = t.rt.qualified_plural();
     let object = match req.method.as_str() {
-        "GET" => {
-            api.store.get(t.rt.storage, &ns, &name).ok_or_else(|| ApiError::not_found(&plural, &name))?
-        }
+        "GET" => api
+            .store
+            .get(t.rt.storage, &ns, &name)
+            .ok_or_else(|| ApiError::not_found(&plural, &name))?,
         "PUT" | "PATCH" => {
             let opts = write_options(req)?;
             let ptype = if req.method == "PATCH" {
@@ -120,7 +121,8 @@ pub fn scale_view(t: &Target, obj: &Value) -> Value {
             meta.insert(k.into(), v.clone());
         }
     }
-    let mut status = json!({"replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0)});
+    let mut status =
+        json!({"replicas": obj.pointer("/status/replicas").and_then(Value::as_i64).unwrap_or(0)});
     if let Some(sel) = t.rt.behavior.scale_selector(obj).filter(|s| !s.is_empty()) {
         status["selector"] = json!(sel);
     }

@@ -108,7 +108,8 @@ fn dependents_of(store: &Store, owner: &Value) -> Vec<(&'static ResourceType, Ar
 fn alive(store: &Store, ns: &str, r: &Value) -> bool {
     let kind = r["kind"].as_str().unwrap_or("");
     let api_version = r["apiVersion"].as_str().unwrap_or("");
-    let Some(rt) = kinds::registry().iter().find(|t| t.kind == kind && t.api_version() == api_version)
+    let Some(rt) =
+        kinds::registry().iter().find(|t| t.kind == kind && t.api_version() == api_version)
     else {
         // A kind k2d does not serve: leave the dependent alone.
         return true;

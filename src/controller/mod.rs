@@ -219,7 +219,14 @@ impl Controller {
 
     fn reconcile(&self, key: &Key) -> Result<(), String> {
         let obj = self.store.get(&key.resource, &key.namespace, &key.name);
-        gc::reconcile(&self.store, &self.queue, &key.resource, &key.namespace, &key.name, obj.as_deref())?;
+        gc::reconcile(
+            &self.store,
+            &self.queue,
+            &key.resource,
+            &key.namespace,
+            &key.name,
+            obj.as_deref(),
+        )?;
         if matches!(key.resource.as_str(), "configmaps" | "secrets") {
             // Pods of the namespace re-project their volumes (a no-op when
             // nothing they mount changed).
@@ -258,12 +265,18 @@ impl Controller {
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
             }
-            "replicasets" => {
-                workloads::replicaset::reconcile(&self.store, &self.queue, &key.namespace, &key.name)
-            }
-            "deployments" => {
-                workloads::deployment::reconcile(&self.store, &self.queue, &key.namespace, &key.name)
-            }
+            "replicasets" => workloads::replicaset::reconcile(
+                &self.store,
+                &self.queue,
+                &key.namespace,
+                &key.name,
+            ),
+            "deployments" => workloads::deployment::reconcile(
+                &self.store,
+                &self.queue,
+                &key.namespace,
+                &key.name,
+            ),
             _ => Ok(()),
         }
     }

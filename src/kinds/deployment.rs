@@ -285,9 +285,8 @@ mod tests {
     use super::*;
 
     fn reference() -> Value {
-        let text = std::fs::read_to_string(
-            "/work/shared/reference/resources/deployments/get-nginx.json",
-        );
+        let text =
+            std::fs::read_to_string("/work/shared/reference/resources/deployments/get-nginx.json");
         text.ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
     }
 
@@ -301,7 +300,14 @@ mod tests {
         let keys: Vec<&String> = spec.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["replicas", "selector", "template", "strategy", "revisionHistoryLimit", "progressDeadlineSeconds"]
+            [
+                "replicas",
+                "selector",
+                "template",
+                "strategy",
+                "revisionHistoryLimit",
+                "progressDeadlineSeconds"
+            ]
         );
         assert_eq!(
             spec["strategy"],
@@ -327,7 +333,11 @@ mod tests {
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["spec.replicas", "spec.template.metadata.labels", "spec.template.spec.containers[0].image"]
+            [
+                "spec.replicas",
+                "spec.template.metadata.labels",
+                "spec.template.spec.containers[0].image"
+            ]
         );
         assert_eq!(causes[0].message, "Invalid value: -1: must be greater than or equal to 0");
     }

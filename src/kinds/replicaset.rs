@@ -170,14 +170,26 @@ pub(crate) fn default_template(spec: &mut Value) {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    let mut meta = crate::api::meta::canonical_order(json!({ "metadata": meta }))["metadata"].take();
+    let mut meta =
+        crate::api::meta::canonical_order(json!({ "metadata": meta }))["metadata"].take();
     if meta.get("creationTimestamp").is_none() {
         // After name/namespace/uid..., before labels: Go's field order.
         let mut out = Map::new();
         let Value::Object(m) = meta.take() else { return };
         let mut placed = false;
         for (k, v) in m {
-            if !placed && !matches!(k.as_str(), "name" | "generateName" | "namespace" | "selfLink" | "uid" | "resourceVersion" | "generation") {
+            if !placed
+                && !matches!(
+                    k.as_str(),
+                    "name"
+                        | "generateName"
+                        | "namespace"
+                        | "selfLink"
+                        | "uid"
+                        | "resourceVersion"
+                        | "generation"
+                )
+            {
                 out.insert("creationTimestamp".into(), Value::Null);
                 placed = true;
             }
@@ -276,7 +288,8 @@ pub(crate) fn validate_selector_and_template(spec: &Value, kind: &str, out: &mut
         }
         out.push(c);
     }
-    let policy = template.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always");
+    let policy =
+        template.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always");
     if policy != "Always" {
         out.push(Cause::new(
             "FieldValueNotSupported",

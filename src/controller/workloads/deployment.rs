@@ -70,7 +70,10 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
             i
         }
         None => {
-            if recreate && old_active(&sets, usize::MAX) > 0 {
+            if recreate
+                && (old_active(&sets, usize::MAX) > 0
+                    || old_pods_remaining(store, &d, &sets, usize::MAX))
+            {
                 // Recreate: the new ReplicaSet waits until every old pod is gone.
                 scale_old_to_zero(store, queue, &rec, &d, &mut sets, None)?;
                 return sync_status(store, queue, &d, &sets);
@@ -315,7 +318,8 @@ fn create_new(
         Err(e) => {
             // A ReplicaSet of that name with another template: a hash
             // collision. Kubernetes bumps status.collisionCount and retries.
-            if let Some(existing) = store.get("replicasets", ns, &format!("{}-{hash}", name_of(d))) {
+            if let Some(existing) = store.get("replicasets", ns, &format!("{}-{hash}", name_of(d)))
+            {
                 let n = collision.unwrap_or(0) + 1;
                 let mut status = d["status"].clone();
                 if !status.is_object() {
@@ -555,11 +559,26 @@ fn sync_status(store: &Store, queue: &Queue, d: &Value, sets: &[Arc<Value>]) -> 
     let (_, max_unavailable) = rolling::surge_and_unavailable(d);
     let n = |s: &Value, k: &str| s[k].as_i64().unwrap_or(0);
     if n(&status, "availableReplicas") >= want - max_unavailable {
-        set_condition(&mut status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", &now);
+        set_condition(
+            &mut status,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            &now,
+        );
     } else {
-        set_condition(&mut status, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", &now);
+        set_condition(
+            &mut status,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            &now,
+        );
     }
-    let deadline = d["spec"]["progressDeadlineSeconds"].as_i64().filter(|s| *s < i64::from(i32::MAX));
+    let deadline =
+        d["spec"]["progressDeadlineSeconds"].as_i64().filter(|s| *s < i64::from(i32::MAX));
     let old = &d["status"];
     let cur = condition(old, "Progressing").cloned();
     let is_complete = n(&status, "replicas") == n(&status, "updatedReplicas")
@@ -585,7 +604,14 @@ fn sync_status(store: &Store, queue: &Queue, d: &Value, sets: &[Arc<Value>]) -> 
             || n(&status, "readyReplicas") > n(old, "readyReplicas")
             || n(&status, "availableReplicas") > n(old, "availableReplicas");
         if done {
-            set_condition(&mut status, "Progressing", "True", "NewReplicaSetAvailable", &format!("{what} has successfully progressed."), &now);
+            set_condition(
+                &mut status,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("{what} has successfully progressed."),
+                &now,
+            );
         } else if progressing {
             // A fresh lastUpdateTime restarts the deadline.
             let transition = cur
@@ -597,16 +623,33 @@ fn sync_status(store: &Store, queue: &Queue, d: &Value, sets: &[Arc<Value>]) -> 
             if let Some(a) = status["conditions"].as_array_mut() {
                 a.retain(|c| c["type"] != "Progressing");
             }
-            set_condition(&mut status, "Progressing", "True", "ReplicaSetUpdated", &format!("{what} is progressing."), &now);
+            set_condition(
+                &mut status,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                &format!("{what} is progressing."),
+                &now,
+            );
             if let Some(c) = status["conditions"].as_array_mut().and_then(|a| a.last_mut()) {
                 c["lastTransitionTime"] = json!(transition);
             }
         } else if let Some(c) = &cur {
             let reason = c["reason"].as_str().unwrap_or("");
             if reason != "ProgressDeadlineExceeded" && reason != "NewReplicaSetAvailable" {
-                let since = super::seconds_since(c["lastUpdateTime"].as_str().unwrap_or(""), SystemTime::now());
+                let since = super::seconds_since(
+                    c["lastUpdateTime"].as_str().unwrap_or(""),
+                    SystemTime::now(),
+                );
                 if since > deadline {
-                    set_condition(&mut status, "Progressing", "False", "ProgressDeadlineExceeded", &format!("{what} has timed out progressing."), &now);
+                    set_condition(
+                        &mut status,
+                        "Progressing",
+                        "False",
+                        "ProgressDeadlineExceeded",
+                        &format!("{what} has timed out progressing."),
+                        &now,
+                    );
                 } else {
                     requeue = Some(Duration::from_secs((deadline - since + 1) as u64));
                 }
@@ -646,7 +689,9 @@ mod tests {
     fn status_sums_replica_sets() {
         let d = json!({"metadata": {"generation": 2}, "spec": {"replicas": 3}});
         let rs = |spec: i64, replicas: i64, ready: i64, avail: i64| {
-            Arc::new(json!({"spec": {"replicas": spec}, "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": avail}}))
+            Arc::new(
+                json!({"spec": {"replicas": spec}, "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": avail}}),
+            )
         };
         let sets = vec![rs(1, 2, 2, 2), rs(3, 3, 1, 1)];
         let s = calculate_status(&d, &sets, Some(1));
@@ -658,10 +703,15 @@ mod tests {
 
     #[test]
     fn new_replica_set_is_found_ignoring_the_hash_label() {
-        let d = json!({"spec": {"template": {"metadata": {"labels": {"app": "a"}}, "spec": {"x": 1}}}});
+        let d =
+            json!({"spec": {"template": {"metadata": {"labels": {"app": "a"}}, "spec": {"x": 1}}}});
         let sets = vec![
-            Arc::new(json!({"spec": {"template": {"metadata": {"labels": {"app": "a", "pod-template-hash": "h1"}}, "spec": {"x": 0}}}})),
-            Arc::new(json!({"spec": {"template": {"metadata": {"labels": {"app": "a", "pod-template-hash": "h2"}}, "spec": {"x": 1}}}})),
+            Arc::new(
+                json!({"spec": {"template": {"metadata": {"labels": {"app": "a", "pod-template-hash": "h1"}}, "spec": {"x": 0}}}}),
+            ),
+            Arc::new(
+                json!({"spec": {"template": {"metadata": {"labels": {"app": "a", "pod-template-hash": "h2"}}, "spec": {"x": 1}}}}),
+            ),
         ];
         assert_eq!(find_new(&d, &sets), Some(1));
     }

@@ -74,7 +74,15 @@ fn create(store: &Store, rt: &'static ResourceType, mut obj: Value) -> Result<Ar
     }
     rt.behavior.default(&mut obj);
     rt.behavior.on_create(&mut obj);
-    patch::track_update(None, &mut obj, MANAGER, &rt.api_version(), Some(&now), None, &KindMeta { rt });
+    patch::track_update(
+        None,
+        &mut obj,
+        MANAGER,
+        &rt.api_version(),
+        Some(&now),
+        None,
+        &KindMeta { rt },
+    );
     let obj = meta::canonical_order(obj);
     let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
     let prefix = obj["metadata"]["generateName"].as_str().map(str::to_string);
@@ -211,7 +219,14 @@ pub fn spawn_owner_watch(store: Arc<Store>, queue: Queue) -> std::io::Result<()>
                 let i = op.index();
                 let ev = if i == 0 { op.recv(&pod_sub.events) } else { op.recv(&rs_sub.events) };
                 match ev {
-                    Ok(ev) => enqueue_owner(&queue, &ev.object),
+                    Ok(ev) => {
+                        enqueue_owner(&queue, &ev.object);
+                        if i == 0 {
+                            // A Recreate rollout waits for old pods to be gone,
+                            // which changes nothing of their ReplicaSet's status.
+                            enqueue_grand_owner(&store, &queue, &ev.object);
+                        }
+                    }
                     Err(_) => break,
                 }
             }
@@ -219,6 +234,14 @@ pub fn spawn_owner_watch(store: Arc<Store>, queue: Queue) -> std::io::Result<()>
         }
     })?;
     Ok(())
+}
+
+fn enqueue_grand_owner(store: &Store, queue: &Queue, pod: &Value) {
+    let Some(r) = controller_of(pod).filter(|r| r["kind"] == "ReplicaSet") else { return };
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
+    if let Some(rs) = store.get("replicasets", ns, r["name"].as_str().unwrap_or("")) {
+        enqueue_owner(queue, &rs);
+    }
 }
 
 fn enqueue_owner(queue: &Queue, obj: &Value) {

@@ -206,9 +206,8 @@ fn status_of(
     let mut wait: Option<i64> = None;
     for p in pods {
         let labels = p["metadata"]["labels"].as_object();
-        let all = template_labels.is_none_or(|t| {
-            t.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-        });
+        let all = template_labels
+            .is_none_or(|t| t.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)));
         if all {
             fully += 1;
         }
@@ -250,7 +249,9 @@ mod tests {
             Some(t) => json!([{"type": "Ready", "status": "True", "lastTransitionTime": t}]),
             None => json!([{"type": "Ready", "status": "False"}]),
         };
-        Arc::new(json!({"metadata": {"labels": labels}, "status": {"phase": "Running", "conditions": conds}}))
+        Arc::new(
+            json!({"metadata": {"labels": labels}, "status": {"phase": "Running", "conditions": conds}}),
+        )
     }
 
     #[test]
