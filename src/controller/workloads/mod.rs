@@ -85,6 +85,11 @@ fn create(store: &Store, rt: &'static ResourceType, mut obj: Value) -> Result<Ar
     );
     let obj = meta::canonical_order(obj);
     let ns = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+    // As the API refuses: nothing new in a missing or terminating namespace.
+    match store.get("namespaces", "", &ns) {
+        Some(n) if !terminating(&n) => {}
+        _ => return Err(format!("namespace {ns} is missing or being terminated")),
+    }
     let prefix = obj["metadata"]["generateName"].as_str().map(str::to_string);
     for _ in 0..5 {
         let mut o = obj.clone();
