@@ -24,10 +24,10 @@ enum FieldValidation {
 }
 
 /// Options every write shares, from the query string.
-struct WriteOptions {
-    dry_run: bool,
+pub(crate) struct WriteOptions {
+    pub(crate) dry_run: bool,
     validation: FieldValidation,
-    manager: String,
+    pub(crate) manager: String,
 }
 
 /// Refuse creates and updates where the kind says its objects are read-only.
@@ -52,7 +52,7 @@ fn check_writable(t: &Target) -> ApiResult<()> {
     }
 }
 
-fn write_options(req: &Request) -> ApiResult<WriteOptions> {
+pub(crate) fn write_options(req: &Request) -> ApiResult<WriteOptions> {
     let dry_run = match req.param("dryRun") {
         None | Some("") => false,
         Some("All") => true,
@@ -561,7 +561,7 @@ pub fn delete(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     let opts = delete_options(req)?;
     let name = t.name.clone().unwrap_or_default();
     let ns = object_namespace(t);
-    let (object, gone) = delete_one(api, t.rt, &ns, &name, &opts)?;
+    let (object, gone) = delete_one(&api.store, t.rt, &ns, &name, &opts)?;
     if !opts.dry_run {
         api.after_write(t.rt, &ns, &name);
     }
@@ -576,12 +576,28 @@ pub fn delete(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     output::object(req, t.rt, &object, 200)
 }
 
-struct DeleteOptions {
-    dry_run: bool,
-    uid: Option<String>,
-    resource_version: Option<String>,
-    propagation: String,
-    grace_period: Option<i64>,
+/// `DeleteOptions` as the handlers (and controllers deleting what they own) use them.
+pub(crate) struct DeleteOptions {
+    pub(crate) dry_run: bool,
+    /// Precondition: delete only this incarnation of the object.
+    pub(crate) uid: Option<String>,
+    pub(crate) resource_version: Option<String>,
+    /// `Background`, `Foreground` or `Orphan`.
+    pub(crate) propagation: String,
+    pub(crate) grace_period: Option<i64>,
+}
+
+impl DeleteOptions {
+    /// What a controller sends: background propagation, guarded by `uid`.
+    pub(crate) fn background(uid: Option<String>) -> DeleteOptions {
+        DeleteOptions {
+            dry_run: false,
+            uid,
+            resource_version: None,
+            propagation: "Background".into(),
+            grace_period: None,
+        }
+    }
 }
 
 fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
@@ -635,8 +651,8 @@ fn delete_options(req: &Request) -> ApiResult<DeleteOptions> {
 
 /// Delete one object, or mark it terminating when finalizers (or the
 /// namespace lifecycle) hold it. Returns the object and whether it is gone.
-fn delete_one(
-    api: &Api,
+pub(crate) fn delete_one(
+    store: &crate::store::Store,
     rt: &'static ResourceType,
     ns: &str,
     name: &str,
@@ -644,7 +660,7 @@ fn delete_one(
 ) -> ApiResult<(Arc<Value>, bool)> {
     let plural = rt.qualified_plural();
     let mut gone = false;
-    let written = api.store.write(rt.storage, ns, name, opts.dry_run, |cur| {
+    let written = store.write(rt.storage, ns, name, opts.dry_run, |cur| {
         let Some(cur) = cur else { return Err(ApiError::not_found(&plural, name)) };
         let uid = cur["metadata"]["uid"].as_str().unwrap_or("");
         if let Some(want) = &opts.uid
@@ -671,18 +687,38 @@ fn delete_one(
         // Kinds whose deletion the controller finishes (pods stop their
         // containers, namespaces empty themselves) get a grace period.
         let grace = rt.behavior.grace_period(cur, opts.grace_period);
-        if has_finalizers || grace.is_some() {
+        // Foreground and Orphan propagation hold the owner with the garbage
+        // collector's finalizer until its dependents are gone or released.
+        let gc_finalizer = match (opts.propagation.as_str(), grace) {
+            ("Foreground", None) => Some("foregroundDeletion"),
+            ("Orphan", None) => Some("orphan"),
+            _ => None,
+        };
+        if has_finalizers || grace.is_some() || gc_finalizer.is_some() {
             let mut obj = (**cur).clone();
+            let already = obj["metadata"].get("deletionTimestamp").is_some();
             meta::start_deletion(&mut obj, grace.unwrap_or(0));
+            if !already {
+                if let Some(f) = gc_finalizer {
+                    let m = &mut obj["metadata"];
+                    if !m.get("finalizers").is_some_and(Value::is_array) {
+                        m["finalizers"] = json!([]);
+                    }
+                    if let Some(list) = m["finalizers"].as_array_mut()
+                        && !list.iter().any(|x| x == f)
+                    {
+                        list.push(json!(f));
+                    }
+                }
+                // `BeforeDelete`: starting deletion is a change of the object's intent.
+                if let Some(g) = obj["metadata"].get("generation").and_then(Value::as_i64)
+                    && g > 0
+                {
+                    obj["metadata"]["generation"] = json!(g + 1);
+                }
+            }
             if obj == **cur {
                 return Ok(None);
-            }
-            if opts.propagation == "Foreground" && grace.is_none() {
-                let f = obj["metadata"]["finalizers"].as_array_mut();
-                if let Some(f) = f
-                    && !f.iter().any(|x| x == "foregroundDeletion") {
-                        f.push(json!("foregroundDeletion"));
-                    }
             }
             rt.behavior.on_delete(&mut obj);
             return Ok(Some(Change::Put(meta::canonical_order(obj))));
@@ -693,7 +729,7 @@ fn delete_one(
     let object = match written {
         Some(w) => w.object,
         None => {
-            api.store.get(rt.storage, ns, name).ok_or_else(|| ApiError::not_found(&plural, name))?
+            store.get(rt.storage, ns, name).ok_or_else(|| ApiError::not_found(&plural, name))?
         }
     };
     Ok((object, gone))
@@ -714,7 +750,7 @@ pub fn delete_collection(api: &Api, req: &Request, t: &Target) -> ApiResult<Repl
     for obj in items.iter().filter(|o| filter.matches(o, t.rt)) {
         let ons = obj["metadata"]["namespace"].as_str().unwrap_or("").to_string();
         let oname = name_of(obj).to_string();
-        match delete_one(api, t.rt, &ons, &oname, &opts) {
+        match delete_one(&api.store, t.rt, &ons, &oname, &opts) {
             Ok((o, _)) => deleted.push(o),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),

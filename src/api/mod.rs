@@ -19,6 +19,7 @@ pub mod output;
 pub mod patch;
 pub mod protobuf;
 pub mod router;
+pub mod scale;
 pub mod schema;
 pub mod selector;
 pub mod server;
@@ -129,6 +130,9 @@ impl Api {
                     let mut t2 = t.clone();
                     t2.name = None;
                     return Ok(Response::Watch(watch::plan(self, &r, &t2)?));
+                }
+                if t.subresource.as_deref() == Some("scale") {
+                    return Ok(Response::Reply(scale::handle(self, req, &t)?));
                 }
                 if let Some(sub) = t.subresource.as_deref()
                     && sub != "status"

@@ -83,6 +83,15 @@ pub fn route(path: &str) -> ApiResult<Route> {
         _ => return Err(ApiError::unknown_resource()),
     };
     let Some(rt) = kinds::find(group, version, plural) else {
+        if group == "autoscaling" && plural == "horizontalpodautoscalers" {
+            // `kubectl autoscale` would otherwise say only "the server could
+            // not find the requested resource".
+            return Err(ApiError::new(
+                404,
+                "NotFound",
+                "horizontalpodautoscalers.autoscaling are not supported by k2d (there is no metrics pipeline to scale on); use kubectl scale",
+            ));
+        }
         return Err(ApiError::unknown_resource());
     };
     if namespace.is_some() && !rt.namespaced {

@@ -176,7 +176,6 @@ impl LabelSelector {
 
     /// `metav1.LabelSelectorAsSelector` for a `{matchLabels, matchExpressions}`
     /// object (workload selectors). `null` selects nothing; `{}` everything.
-    #[cfg_attr(not(test), expect(dead_code, reason = "workload and Service selectors use it next"))]
     pub fn from_label_selector_object(v: &Value) -> ApiResult<LabelSelector> {
         let Some(obj) = v.as_object() else {
             return Ok(LabelSelector { requirements: Vec::new(), nothing: true });

@@ -5,8 +5,10 @@
 //! Services come last.
 
 pub mod events;
+mod gc;
 mod namespaces;
 pub mod pods;
+pub mod workloads;
 
 use crate::adapter::files::FileStore;
 use crate::store::Store;
@@ -172,6 +174,7 @@ impl Controller {
     }
 
     pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        workloads::spawn_owner_watch(self.store.clone(), self.queue.clone())?;
         std::thread::Builder::new().name("controller".into()).spawn(move || self.run())
     }
 
@@ -224,6 +227,14 @@ impl Controller {
 
     fn reconcile(&self, key: &Key) -> Result<(), String> {
         let obj = self.store.get(&key.resource, &key.namespace, &key.name);
+        gc::reconcile(
+            &self.store,
+            &self.queue,
+            &key.resource,
+            &key.namespace,
+            &key.name,
+            obj.as_deref(),
+        )?;
         if matches!(key.resource.as_str(), "configmaps" | "secrets") {
             // Pods of the namespace re-project their volumes (a no-op when
             // nothing they mount changed).
@@ -262,6 +273,18 @@ impl Controller {
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
             }
+            "replicasets" => workloads::replicaset::reconcile(
+                &self.store,
+                &self.queue,
+                &key.namespace,
+                &key.name,
+            ),
+            "deployments" => workloads::deployment::reconcile(
+                &self.store,
+                &self.queue,
+                &key.namespace,
+                &key.name,
+            ),
             _ => Ok(()),
         }
     }

@@ -10,10 +10,12 @@ use serde_json::Value;
 use std::borrow::Cow;
 
 pub mod configmap;
+pub mod deployment;
 pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod replicaset;
 pub mod secret;
 pub mod serviceaccount;
 pub mod typed;
@@ -141,6 +143,13 @@ pub trait Behavior: Sync + Send {
     fn schema(&self, _g: &mut schemars::SchemaGenerator) -> Option<schemars::Schema> {
         None
     }
+
+    /// The `status.selector` of the kind's `scale` subresource (an
+    /// `autoscaling/v1` Scale over `spec.replicas`/`status.replicas`);
+    /// `None` for kinds that cannot scale.
+    fn scale_selector(&self, _obj: &Value) -> Option<String> {
+        None
+    }
 }
 
 /// The name formats Kubernetes validates object names against.
@@ -209,6 +218,8 @@ pub fn registry() -> &'static [&'static ResourceType] {
         &pod::PODS,
         &secret::SECRETS,
         &serviceaccount::SERVICEACCOUNTS,
+        &deployment::DEPLOYMENTS,
+        &replicaset::REPLICASETS,
         &event::EVENTS_K8S_IO,
     ];
     ALL

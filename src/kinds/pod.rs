@@ -4,7 +4,8 @@
 
 /// `defaults::default_pod_spec` also serves pod templates (workloads).
 pub mod defaults;
-mod validation;
+/// Also validates pod templates (workloads).
+pub mod validation;
 
 use super::configmap::name_cell;
 use super::{ALL_VERBS, Behavior, Column, ResourceType, str_at, typed};

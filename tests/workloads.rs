@@ -1,0 +1,324 @@
+//! Deployments, ReplicaSets and garbage collection with real kubectl against
+//! the real binary and Docker (image `k2d-test/busybox:1`, never pulled).
+
+mod common;
+
+use common::{DEFAULT, K2d, Req, eventually, shared, unique};
+use serde_json::Value;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "k2d-test/busybox:1";
+/// The same image under another name, so `set image` changes the template
+/// without a registry.
+const IMAGE2: &str = "127.0.0.1:5100/k2d-test/busybox:1";
+
+fn deployment(name: &str, replicas: u32, strategy: &str) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  strategy: {strategy}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: c
+        image: {IMAGE}
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+"#
+    )
+}
+
+fn json_of(k: &K2d, args: &[&str]) -> Value {
+    let out = k.ok(DEFAULT, args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn is_ready(p: &Value) -> bool {
+    p["status"]["conditions"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+/// Pods not being deleted, and how many of those are ready.
+fn live_pods(k: &K2d, ns: &str) -> (Vec<Value>, usize) {
+    let pods: Vec<Value> = items(&json_of(k, &["-n", ns, "get", "pods", "-o", "json"]))
+        .into_iter()
+        .filter(|p| p["metadata"].get("deletionTimestamp").is_none())
+        .collect();
+    let ready = pods.iter().filter(|p| is_ready(p)).count();
+    (pods, ready)
+}
+
+fn rollout_status(k: &K2d, ns: &str, name: &str) {
+    k.ok(DEFAULT, &["-n", ns, "rollout", "status", &format!("deploy/{name}"), "--timeout=90s"]);
+}
+
+/// Names of Docker containers (any state) of pods in `ns`.
+fn containers_of(ns: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|n| n.starts_with("k2d_") && n.contains(&format!("_{ns}_")))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn deployment_rolls_out_scales_heals_and_is_deleted() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-deploy"));
+    let n = ns.name.as_str();
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &deployment("web", 3, "{}"));
+    rollout_status(k, n, "web");
+    let (pods, ready) = live_pods(k, n);
+    assert_eq!((pods.len(), ready), (3, 3));
+    // Pods belong to the ReplicaSet `<deployment>-<pod-template-hash>`.
+    let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
+    assert_eq!(rs.len(), 1);
+    let hash = rs[0]["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_string();
+    let rs_name = format!("web-{hash}");
+    assert_eq!(rs[0]["metadata"]["name"], rs_name.as_str());
+    assert_eq!(rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"], "4");
+    for p in &pods {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with(&format!("{rs_name}-")) && name.len() == rs_name.len() + 6);
+        assert_eq!(p["metadata"]["ownerReferences"][0]["name"], rs_name.as_str());
+        assert_eq!(p["metadata"]["ownerReferences"][0]["controller"], true);
+        assert_eq!(p["metadata"]["labels"]["pod-template-hash"], hash.as_str());
+    }
+    let d = json_of(k, &["-n", n, "get", "deploy", "web", "-o", "json"]);
+    assert_eq!(d["status"]["availableReplicas"], 3);
+    assert_eq!(d["status"]["conditions"][0]["reason"], "MinimumReplicasAvailable");
+    assert_eq!(d["status"]["conditions"][1]["reason"], "NewReplicaSetAvailable");
+
+    // Scale to 0, then 5.
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/web", "--replicas=0"]);
+    eventually("no pods left", Duration::from_secs(60), || {
+        let all = items(&json_of(k, &["-n", n, "get", "pods", "-o", "json"]));
+        all.is_empty().then_some(())
+    });
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/web", "--replicas=5"]);
+    rollout_status(k, n, "web");
+    assert_eq!(live_pods(k, n).1, 5);
+
+    // A pod deleted by hand is replaced.
+    let (pods, _) = live_pods(k, n);
+    let victim = pods[0]["metadata"]["name"].as_str().unwrap().to_string();
+    k.ok(DEFAULT, &["-n", n, "delete", "pod", &victim, "--wait=false"]);
+    eventually("the pod replaced", Duration::from_secs(60), || {
+        let (pods, ready) = live_pods(k, n);
+        let replaced = pods.iter().all(|p| p["metadata"]["name"] != victim.as_str());
+        (replaced && pods.len() == 5 && ready == 5).then_some(())
+    });
+
+    // set image rolls within maxSurge/maxUnavailable (25% of 5: surge 2, unavailable 1).
+    k.ok(DEFAULT, &["-n", n, "set", "image", "deploy/web", &format!("c={IMAGE2}")]);
+    let start = Instant::now();
+    let mut samples = 0;
+    loop {
+        let (pods, ready) = live_pods(k, n);
+        samples += 1;
+        assert!(pods.len() <= 7, "{} pods exceed replicas + maxSurge", pods.len());
+        assert!(ready >= 4, "{ready} ready pods fall below replicas - maxUnavailable");
+        let d = json_of(k, &["-n", n, "get", "deploy", "web", "-o", "json"]);
+        let s = &d["status"];
+        let done = s["updatedReplicas"] == 5
+            && s["availableReplicas"] == 5
+            && s["replicas"] == 5
+            && s["observedGeneration"] == d["metadata"]["generation"];
+        let images_new =
+            pods.iter().all(|p| p["spec"]["containers"][0]["image"] == IMAGE2) && pods.len() == 5;
+        if done && images_new {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "rollout did not finish: {s}");
+    }
+    assert!(samples > 1);
+    rollout_status(k, n, "web");
+    let history = k.ok(DEFAULT, &["-n", n, "rollout", "history", "deploy/web"]);
+    assert!(history.contains("1 ") && history.contains("2 "), "{history}");
+
+    // undo brings the first template back, as revision 3.
+    k.ok(DEFAULT, &["-n", n, "rollout", "undo", "deploy/web"]);
+    rollout_status(k, n, "web");
+    let d = json_of(k, &["-n", n, "get", "deploy", "web", "-o", "json"]);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], IMAGE);
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    let rs = json_of(k, &["-n", n, "get", "rs", &rs_name, "-o", "json"]);
+    assert_eq!(rs["spec"]["replicas"], 5);
+    let (pods, _) = live_pods(k, n);
+    assert!(pods.iter().all(|p| p["spec"]["containers"][0]["image"] == IMAGE));
+
+    // Deleting the Deployment removes ReplicaSets, pods and containers.
+    k.ok(DEFAULT, &["-n", n, "delete", "deploy", "web"]);
+    eventually("everything of the deployment gone", Duration::from_secs(60), || {
+        let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
+        let pods = items(&json_of(k, &["-n", n, "get", "pods", "-o", "json"]));
+        (rs.is_empty() && pods.is_empty() && containers_of(n).is_empty()).then_some(())
+    });
+}
+
+#[test]
+fn recreate_restart_pause_and_env() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-recreate"));
+    let n = ns.name.as_str();
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &deployment("db", 2, "{type: Recreate}"));
+    rollout_status(k, n, "db");
+    // Recreate: old pods are all gone before a new one starts.
+    k.ok(DEFAULT, &["-n", n, "set", "env", "deploy/db", "MODE=x"]);
+    let start = Instant::now();
+    loop {
+        let all = items(&json_of(k, &["-n", n, "get", "pods", "-o", "json"]));
+        let has_env = |p: &Value| p["spec"]["containers"][0]["env"].is_array();
+        let old = all.iter().filter(|p| !has_env(p)).count();
+        let new = all.iter().filter(|p| has_env(p)).count();
+        assert!(old == 0 || new == 0, "old and new pods together: {old} old, {new} new");
+        if new == 2 && live_pods(k, n).1 == 2 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "recreate did not finish");
+    }
+    rollout_status(k, n, "db");
+    // Paused: template changes wait; resume rolls them out.
+    k.ok(DEFAULT, &["-n", n, "rollout", "pause", "deploy/db"]);
+    k.ok(DEFAULT, &["-n", n, "set", "env", "deploy/db", "MODE=y"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
+    assert_eq!(rs.len(), 2, "a paused deployment created a ReplicaSet");
+    let d = json_of(k, &["-n", n, "get", "deploy", "db", "-o", "json"]);
+    let prog = d["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .cloned();
+    assert_eq!(prog.unwrap()["reason"], "DeploymentPaused");
+    k.ok(DEFAULT, &["-n", n, "rollout", "resume", "deploy/db"]);
+    rollout_status(k, n, "db");
+    k.ok(DEFAULT, &["-n", n, "rollout", "restart", "deploy/db"]);
+    rollout_status(k, n, "db");
+    let d = json_of(k, &["-n", n, "get", "deploy", "db", "-o", "json"]);
+    assert!(
+        d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    );
+    assert_eq!(items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).len(), 4);
+    let describe = k.ok(DEFAULT, &["-n", n, "describe", "deploy", "db"]);
+    assert!(describe.contains("ScalingReplicaSet"), "{describe}");
+    assert!(describe.contains("NewReplicaSet:"), "{describe}");
+    // Foreground deletion: the Deployment waits for its dependents.
+    k.ok(DEFAULT, &["-n", n, "delete", "deploy", "db", "--cascade=foreground"]);
+    assert!(items(&json_of(k, &["-n", n, "get", "pods", "-o", "json"])).is_empty());
+    assert!(items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).is_empty());
+}
+
+#[test]
+fn bare_replicaset_and_orphan_deletion() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-rs"));
+    let n = ns.name.as_str();
+    let rs = format!(
+        r#"apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {{name: bare}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: bare}}}}
+  template:
+    metadata: {{labels: {{app: bare}}}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{{name: c, image: "{IMAGE}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+"#
+    );
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &rs);
+    eventually("two ready pods", Duration::from_secs(60), || {
+        (live_pods(k, n).1 == 2).then_some(())
+    });
+    let got = eventually("the ReplicaSet's status", Duration::from_secs(30), || {
+        let got = json_of(k, &["-n", n, "get", "rs", "bare", "-o", "json"]);
+        (got["status"]["readyReplicas"] == 2).then_some(got)
+    });
+    assert_eq!(got["status"]["fullyLabeledReplicas"], 2);
+    let table = k.ok(DEFAULT, &["-n", n, "get", "rs"]);
+    assert!(table.starts_with("NAME   DESIRED   CURRENT   READY   AGE"), "{table}");
+    // Orphan: the ReplicaSet goes, its pods stay without an owner.
+    k.ok(DEFAULT, &["-n", n, "delete", "rs", "bare", "--cascade=orphan"]);
+    eventually("the ReplicaSet gone", Duration::from_secs(30), || {
+        items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).is_empty().then_some(())
+    });
+    let (pods, _) = live_pods(k, n);
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().all(|p| p["metadata"].get("ownerReferences").is_none()));
+    // A new ReplicaSet with the same selector adopts them instead of creating pods.
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &rs);
+    eventually("pods adopted", Duration::from_secs(30), || {
+        let (pods, _) = live_pods(k, n);
+        (pods.len() == 2
+            && pods.iter().all(|p| p["metadata"]["ownerReferences"][0]["name"] == "bare"))
+        .then_some(())
+    });
+}
+
+#[test]
+fn scale_subresource_and_refusals() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-api"));
+    let n = ns.name.as_str();
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &deployment("s", 0, "{}"));
+    let path = format!("/apis/apps/v1/namespaces/{n}/deployments/s/scale");
+    let (code, scale) = k.get_json(&path);
+    assert_eq!(code, 200);
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["apiVersion"], "autoscaling/v1");
+    assert_eq!(scale["status"]["selector"], "app=s");
+    let patch_path = format!("{path}?fieldManager=t");
+    let r = k.curl(Req {
+        method: "PATCH",
+        content_type: "application/merge-patch+json",
+        body: Some(br#"{"spec":{"replicas":-1}}"#),
+        ..Req::get(&patch_path)
+    });
+    assert_eq!(r.status, 422, "{}", r.body);
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=0"]);
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=1"]);
+    let d = json_of(k, &["-n", n, "get", "deploy", "s", "-o", "json", "--show-managed-fields"]);
+    let entry = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subresource"] == "scale")
+        .cloned()
+        .expect("a scale managedFields entry");
+    // kubectl names itself after its binary (`kubectl-scale`, or the
+    // dispatcher's `kubectl.1.33`).
+    assert!(entry["manager"].as_str().unwrap().starts_with("kubectl"), "{entry}");
+    assert!(entry.get("time").is_none(), "{entry}");
+    // A selector that does not match the template: the reference 422 text.
+    let bad =
+        deployment("bad", 1, "{}").replace("matchLabels: {app: bad}", "matchLabels: {app: other}");
+    let err = k.fails_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &bad);
+    assert!(err.contains("`selector` does not match template `labels`"), "{err}");
+    // autoscale: no HorizontalPodAutoscaler is served.
+    let err = k.fails(DEFAULT, &["-n", n, "autoscale", "deploy/s", "--max=3"]);
+    assert!(err.contains("not supported by k2d"), "{err}");
+}
