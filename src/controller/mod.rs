@@ -18,13 +18,14 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// First retry delay after a failed reconcile; doubles per failure up to
 /// [`MAX_BACKOFF`], like the workqueue rate limiter of Kubernetes controllers.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long the loop sleeps when nothing is queued or due.
 const IDLE: Duration = Duration::from_secs(5);
 
@@ -60,11 +61,20 @@ pub struct Queue {
     /// Keys to queue later (retries, crash-loop and pull back-offs), earliest
     /// first; drained by the controller thread, at most one entry per key.
     delayed: Arc<Mutex<Delayed>>,
+    /// Set when what failed may work now (Docker reconnected): the
+    /// controller forgets its back-off counts.
+    fresh_start: Arc<AtomicBool>,
 }
 
 type Delayed = BinaryHeap<Reverse<(Instant, Key)>>;
 
 impl Queue {
+    /// Forget accumulated back-off: failures so far (e.g. while Docker was
+    /// restarting) say nothing about the next attempt.
+    pub fn reset_backoff(&self) {
+        self.fresh_start.store(true, Ordering::Relaxed);
+    }
+
     pub fn enqueue(&self, resource: &str, namespace: &str, name: &str) {
         self.push(Key {
             resource: resource.into(),
@@ -143,6 +153,7 @@ pub fn new(store: Arc<Store>, files: FileStore) -> Controller {
         senders: [h, m, l],
         pending: Arc::new(Mutex::new(HashSet::new())),
         delayed: Arc::new(Mutex::new(BinaryHeap::new())),
+        fresh_start: Arc::new(AtomicBool::new(false)),
     };
     Controller { store, files, queue, receivers: [hr, mr, lr], pods: Arc::new(OnceLock::new()) }
 }
@@ -197,8 +208,12 @@ impl Controller {
     fn run(self) {
         // Failed keys wait in the queue's delayed heap until their backoff
         // expires: no thread or timer per failure, one entry per object.
-        let mut failures: HashMap<Key, u32> = HashMap::new();
+        // Per key: consecutive failures and when the pending retry is due.
+        let mut failures: HashMap<Key, (u32, Instant)> = HashMap::new();
         loop {
+            if self.queue.fresh_start.swap(false, Ordering::Relaxed) {
+                failures.clear();
+            }
             let wait = self.queue.release_due();
             let Some(key) = self.next(wait) else { continue };
             if key.resource.is_empty() {
@@ -210,9 +225,17 @@ impl Controller {
                     failures.remove(&key);
                 }
                 Err(e) => {
-                    let n = failures.entry(key.clone()).or_insert(0);
-                    *n += 1;
-                    let delay = backoff(*n);
+                    // A failure on a pass an event brought before the retry
+                    // was due says nothing new: only failed retries back off
+                    // further, so a burst of events cannot push the next try
+                    // minutes away.
+                    let now = Instant::now();
+                    let entry = failures.entry(key.clone()).or_insert((0, now));
+                    if now >= entry.1 {
+                        entry.0 += 1;
+                    }
+                    let delay = backoff(entry.0);
+                    entry.1 = now + delay;
                     log::warn!(
                         "reconciling {} {}/{} failed ({e}); retrying in {delay:?}",
                         key.resource,
@@ -336,6 +359,7 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(1));
         assert_eq!(backoff(4), Duration::from_secs(4));
         assert_eq!(backoff(40), MAX_BACKOFF);
+        assert_eq!(MAX_BACKOFF, Duration::from_secs(60));
     }
 
     #[test]

@@ -1048,6 +1048,7 @@ pub fn run_runtime(
         let q = queue.clone();
         let st = store.clone();
         let on_connected = Box::new(move || {
+            q.reset_backoff();
             let (pods, _) = st.list("pods", None, None);
             for p in pods {
                 let m = &p["metadata"];
