@@ -7,6 +7,7 @@
 pub mod events;
 mod namespaces;
 pub mod pods;
+pub mod services;
 
 use crate::adapter::files::FileStore;
 use crate::store::Store;
@@ -251,9 +252,23 @@ impl Controller {
                 if key.namespace == crate::adapter::convert::foreign::NAMESPACE {
                     pods::sync_foreign(rt, &self.store)
                 } else {
+                    // Services of the namespace follow their pods.
+                    services::enqueue_namespace(&self.store, &self.queue, &key.namespace);
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
             }
+            "services" | "endpoints" => match self.pods.get() {
+                Some(rt) => services::reconcile(
+                    rt,
+                    &self.store,
+                    &self.queue,
+                    &key.namespace,
+                    &key.name,
+                    key.resource == "endpoints",
+                ),
+                // Connecting to Docker queues every Service.
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }
