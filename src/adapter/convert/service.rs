@@ -167,9 +167,14 @@ pub fn dns_search(namespace: &str) -> Vec<String> {
     ]
 }
 
-/// Put cluster DNS settings on a sandbox's create body: the search path and
-/// `ndots:5` as in Kubernetes (Docker's own default, `ndots:0`, would try a
-/// bare `web` as an absolute name first and could meet a pod alias).
+/// Put cluster DNS settings on a sandbox's create body: the search path as in
+/// Kubernetes, and `ndots:1`. Docker's own default, `ndots:0`, would try a bare
+/// `web` as an absolute name first and could meet another namespace's pod
+/// alias; Kubernetes' `ndots:5` sends every dotted cluster name through the
+/// search list first, and Docker's resolver forwards each miss upstream
+/// (measured here: 6 of 60 lookups of `web.ns.svc.cluster.local` stalled 5 s;
+/// none with `ndots:1`). Every Service name is an exact alias, so trying
+/// dotted names as given first finds the same answers.
 pub fn apply_cluster_dns(pod: &Value, config: &mut Value) {
     if !uses_cluster_dns(pod) {
         return;
@@ -190,7 +195,7 @@ pub fn apply_cluster_dns(pod: &Value, config: &mut Value) {
         .map(str::to_string)
         .collect();
     if !options.iter().any(|o| o.starts_with("ndots:")) {
-        options.insert(0, "ndots:5".to_string());
+        options.insert(0, "ndots:1".to_string());
     }
     host["DnsOptions"] = json!(options);
 }
@@ -263,7 +268,7 @@ mod tests {
             cfg["HostConfig"]["DnsSearch"],
             json!(["shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"])
         );
-        assert_eq!(cfg["HostConfig"]["DnsOptions"], json!(["ndots:5"]));
+        assert_eq!(cfg["HostConfig"]["DnsOptions"], json!(["ndots:1"]));
         let none = json!({"metadata": {"namespace": "shop"}, "spec": {"dnsPolicy": "None"}});
         let mut cfg = json!({"HostConfig": {}});
         apply_cluster_dns(&none, &mut cfg);
