@@ -67,10 +67,13 @@ pub fn render(entries: &[(String, u16, SocketAddr)]) -> String {
     entries.iter().map(|(p, port, a)| format!("{} {port} {a}\n", p.to_ascii_lowercase())).collect()
 }
 
+/// What identifies one version of the file: inode, size, mtime (s, ns).
+type FileId = (u64, u64, u64, i64);
+
 /// The backends, reloaded when the file changes.
 struct Backends {
     path: PathBuf,
-    state: Mutex<(Option<(u64, u64, i64, u64)>, Table)>,
+    state: Mutex<(Option<FileId>, Table)>,
     next: AtomicUsize,
 }
 
@@ -78,7 +81,7 @@ impl Backends {
     fn refresh(&self) {
         let id = std::fs::metadata(&self.path)
             .ok()
-            .map(|m| (m.ino(), m.size(), m.mtime_nsec(), m.mtime() as u64));
+            .map(|m| (m.ino(), m.size(), m.mtime() as u64, m.mtime_nsec()));
         let mut st = self.state.lock();
         if st.0 == id && id.is_some() {
             return;

@@ -308,7 +308,7 @@ fn expose_headless_and_deletion() {
             .collect();
         (!aliases.contains(&format!("db.{n}"))).then_some(())
     });
-    assert_eq!(k.kubectl(DEFAULT, &["-n", n, "get", "endpoints", "db"]).status.success(), false);
+    assert!(!k.kubectl(DEFAULT, &["-n", n, "get", "endpoints", "db"]).status.success());
 }
 
 #[test]

@@ -181,21 +181,16 @@ pub fn carry_over(obj: &mut Value, old: &Value) {
         return;
     }
     if kind != "ExternalName" && old_kind != "ExternalName" {
-        if str_at(spec, &["clusterIP"]).unwrap_or("").is_empty() {
-            if let Some(ip) = old["spec"].get("clusterIP") {
-                spec["clusterIP"] = ip.clone();
-            }
+        if str_at(spec, &["clusterIP"]).unwrap_or("").is_empty()
+            && let Some(ip) = old["spec"].get("clusterIP")
+        {
+            spec["clusterIP"] = ip.clone();
         }
-        if spec.get("clusterIPs").is_none_or(Value::is_null) {
-            if let Some(ips) = old["spec"].get("clusterIPs") {
-                spec["clusterIPs"] = ips.clone();
-            }
-        }
-        for f in ["ipFamilies", "ipFamilyPolicy"] {
-            if spec.get(f).is_none_or(Value::is_null) {
-                if let Some(v) = old["spec"].get(f) {
-                    spec[f] = v.clone();
-                }
+        for f in ["clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+            if spec.get(f).is_none_or(Value::is_null)
+                && let Some(v) = old["spec"].get(f)
+            {
+                spec[f] = v.clone();
             }
         }
     }
@@ -218,19 +213,21 @@ pub fn carry_over(obj: &mut Value, old: &Value) {
                 // Leaving NodePort/LoadBalancer frees the node ports it held,
                 // unless the user changed them (then validation says no).
                 let unchanged = old_ports.iter().any(|o| o.get("nodePort") == p.get("nodePort"));
-                if unchanged && old_kind != kind {
-                    if let Some(m) = p.as_object_mut() {
-                        m.shift_remove("nodePort");
-                    }
+                if unchanged
+                    && old_kind != kind
+                    && let Some(m) = p.as_object_mut()
+                {
+                    m.shift_remove("nodePort");
                 }
             }
         }
     }
-    if kind == "ExternalName" && old_kind != "ExternalName" {
-        if let Some(m) = spec.as_object_mut() {
-            for f in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-                m.shift_remove(f);
-            }
+    if kind == "ExternalName"
+        && old_kind != "ExternalName"
+        && let Some(m) = spec.as_object_mut()
+    {
+        for f in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+            m.shift_remove(f);
         }
     }
 }

@@ -79,13 +79,12 @@ fn validate_ports(spec: &Value, ports: &[Value], kind: &str, owner: &str) -> Vec
         if ports.len() > 1 && pname.is_empty() {
             causes.push(Cause::required(&format!("{f}.name")));
         } else if !pname.is_empty() {
-            if !is_iana_svc_name(pname)
-                && !(pname.len() <= 63
-                    && crate::api::meta::validate_name(pname, crate::kinds::NameRule::Label, "x")
-                        .is_empty())
-            {
-                causes.push(Cause::invalid(&format!("{f}.name"), pname, DNS1035_MSG));
-            }
+            // Port names are RFC 1123 labels.
+            causes.extend(crate::api::meta::validate_name(
+                pname,
+                crate::kinds::NameRule::Label,
+                &format!("{f}.name"),
+            ));
             if !names.insert(pname.to_string()) {
                 causes.push(Cause::new(
                     "FieldValueDuplicate",
