@@ -6,6 +6,7 @@ mod config;
 mod controller;
 mod kinds;
 mod node;
+mod proxy;
 mod store;
 
 use api::Api;
@@ -14,6 +15,10 @@ use std::sync::Arc;
 use store::{Change, Store};
 
 fn main() {
+    // A Service's proxy container runs this binary in `proxy` mode.
+    if proxy::is_invocation() {
+        proxy::run();
+    }
     // A pod sandbox runs this binary as its PID 1: no config, no logging, nothing else.
     if adapter::images::is_pause_invocation() {
         adapter::images::run_pause();
@@ -54,6 +59,7 @@ fn run(cfg: config::Config) -> Result<(), String> {
         .map_err(|e| format!("creating {}: {e}", cfg.data_path.display()))?;
     let store = Arc::new(Store::open(&cfg.data_path).map_err(|e| e.to_string())?);
     ensure_system_namespaces(&store)?;
+    kinds::service::alloc::attach_store(store.clone());
 
     let controller = controller::new(store.clone(), adapter::files::FileStore::new(&cfg.data_path));
     let queue = controller.queue();

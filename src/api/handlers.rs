@@ -224,6 +224,9 @@ fn admit(
             }
         }
     }
+    if let Some(old) = old {
+        rt.behavior.carry_over(&mut obj, old);
+    }
     rt.behavior.default(&mut obj);
     if old.is_none() {
         rt.behavior.on_create(&mut obj);

@@ -8,6 +8,7 @@ pub mod events;
 mod gc;
 mod namespaces;
 pub mod pods;
+pub mod services;
 pub mod workloads;
 
 use crate::adapter::files::FileStore;
@@ -293,6 +294,8 @@ impl Controller {
                 if key.namespace == crate::adapter::convert::foreign::NAMESPACE {
                     pods::sync_foreign(rt, &self.store)
                 } else {
+                    // Services of the namespace follow their pods.
+                    services::enqueue_namespace(&self.store, &self.queue, &key.namespace);
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
             }
@@ -308,6 +311,18 @@ impl Controller {
                 &key.namespace,
                 &key.name,
             ),
+            "services" | "endpoints" => match self.pods.get() {
+                Some(rt) => services::reconcile(
+                    rt,
+                    &self.store,
+                    &self.queue,
+                    &key.namespace,
+                    &key.name,
+                    key.resource == "endpoints",
+                ),
+                // Connecting to Docker queues every Service.
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }

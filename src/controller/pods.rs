@@ -100,7 +100,19 @@ impl PodRuntime {
         }
     }
 
-    fn pause_image(&self) -> Result<String, String> {
+    pub(crate) fn docker(&self) -> &Arc<Docker> {
+        &self.docker
+    }
+
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub(crate) fn data_path(&self) -> &std::path::Path {
+        &self.data_path
+    }
+
+    pub(crate) fn pause_image(&self) -> Result<String, String> {
         let mut cached = self.pause_image.lock();
         if let Some(i) = &*cached {
             return Ok(i.clone());
@@ -388,7 +400,9 @@ fn run_pod(
             network: NETWORK,
             volume_dir: &vol_dir,
         };
-        let config = conv::sandbox_config(pod, &ctx).map_err(|e| e.message)?;
+        let mut config = conv::sandbox_config(pod, &ctx).map_err(|e| e.message)?;
+        // Cluster DNS search path, and the names of headless Services it backs.
+        super::services::prepare_sandbox(store, pod, &mut config);
         let id = create_and_start(rt, &conv::sandbox_name(pod), &config)?;
         let inspect = rt
             .docker
@@ -1041,6 +1055,9 @@ pub fn run_runtime(
                 {
                     q.enqueue("pods", ns, name);
                 }
+                if ev.labels.get(labels::INSTANCE) == Some(&instance) {
+                    super::services::on_container_event(&q, &ev.labels);
+                }
             } else {
                 q.enqueue("pods", foreign::NAMESPACE, "");
             }
@@ -1059,6 +1076,8 @@ pub fn run_runtime(
                 );
             }
             q.enqueue("pods", foreign::NAMESPACE, "");
+            // Every Service, and proxies whose Service is gone.
+            q.enqueue("services", "", "");
         });
         if let Err(e) = events::spawn(socket, on_event, on_connected) {
             log::error!("cannot follow Docker events: {e}");

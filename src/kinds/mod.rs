@@ -11,12 +11,15 @@ use std::borrow::Cow;
 
 pub mod configmap;
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
 pub mod replicaset;
 pub mod secret;
+pub mod service;
 pub mod serviceaccount;
 pub mod typed;
 
@@ -43,6 +46,11 @@ pub trait Behavior: Sync + Send {
 
     /// Server-side defaults applied on create (and on update where Kubernetes does).
     fn default(&self, _obj: &mut Value) {}
+
+    /// On update, before [`Behavior::default`]: values the server filled in
+    /// that the new object leaves unset keep their stored value (a Service's
+    /// cluster IP and node ports).
+    fn carry_over(&self, _obj: &mut Value, _old: &Value) {}
 
     /// Validation beyond types: returns the field causes of a 422.
     fn validate(&self, _obj: &Value, _old: Option<&Value>) -> Vec<Cause> {
@@ -220,7 +228,10 @@ pub fn registry() -> &'static [&'static ResourceType] {
         &serviceaccount::SERVICEACCOUNTS,
         &deployment::DEPLOYMENTS,
         &replicaset::REPLICASETS,
+        &service::SERVICES,
+        &endpoints::ENDPOINTS,
         &event::EVENTS_K8S_IO,
+        &endpointslice::ENDPOINTSLICES,
     ];
     ALL
 }

@@ -4,6 +4,7 @@
 pub mod foreign;
 pub mod node;
 pub mod pod;
+pub mod service;
 pub mod status;
 
 /// Labels on everything k2d creates in Docker, so state can be rebuilt from
