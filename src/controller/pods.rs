@@ -150,6 +150,12 @@ impl PodRuntime {
         for c in list {
             let id = c["Id"].as_str().unwrap_or("");
             match self.docker.get_json::<Value>(&format!("/containers/{id}/json")) {
+                // A "dead" container (Docker failed to remove it, typically
+                // around a daemon restart) can neither run nor be trusted:
+                // try to remove it again and otherwise leave it out.
+                Ok(i) if i.pointer("/State/Dead").and_then(Value::as_bool) == Some(true) => {
+                    let _ = self.docker.delete(&format!("/containers/{id}?force=1&v=1"));
+                }
                 Ok(i) => out.push(i),
                 // Removed between list and inspect.
                 Err(DockerError::NotFound(_)) => {}
@@ -171,7 +177,22 @@ impl PodRuntime {
     fn remove_container(&self, id: &str) -> Result<(), String> {
         match self.docker.delete(&format!("/containers/{id}?force=1&v=1")) {
             Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => {
+                // Docker sometimes cannot remove a container after a daemon
+                // restart (its file system is still busy). Free the name so
+                // the pod can go on; `observe` retries the removal later.
+                let spare = format!("k2d_dead_{}", &id[..id.len().min(12)]);
+                match self
+                    .docker
+                    .post_empty::<Value>(&format!("/containers/{id}/rename?name={spare}"))
+                {
+                    Ok(_) => {
+                        log::warn!("could not remove container {id} ({e}); renamed it {spare}");
+                        Ok(())
+                    }
+                    Err(_) => Err(e.to_string()),
+                }
+            }
         }
     }
 }
@@ -282,8 +303,13 @@ pub fn reconcile(
             observed.containers.push(c);
         }
     }
-    let step =
-        run_pod(rt, store, queue, &kubelet, &pod, &mut observed, &mut waiting, &host_ip, &node);
+    let step = run_pod(
+        &Pass { rt, store, queue, kubelet: &kubelet, pod: &pod },
+        &mut observed,
+        &mut waiting,
+        &host_ip,
+        &node,
+    );
     // Whatever happened, report what Docker now shows.
     let observed = match rt.observe(ns, name) {
         Ok(all) => {
@@ -337,18 +363,24 @@ fn bind(store: &Store, pod: &Arc<Value>, node: &str) -> Result<Arc<Value>, Strin
     Ok(pod)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every step of one pod's reconcile pass works with.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    rt: &'a PodRuntime,
+    store: &'a Arc<Store>,
+    queue: &'a Queue,
+    kubelet: &'a Recorder<'a>,
+    pod: &'a Value,
+}
+
 fn run_pod(
-    rt: &PodRuntime,
-    store: &Arc<Store>,
-    queue: &Queue,
-    kubelet: &Recorder,
-    pod: &Arc<Value>,
+    pass: &Pass,
     observed: &mut Observed,
     waiting: &mut HashMap<String, Waiting>,
     host_ip: &str,
     node: &str,
 ) -> Result<(), String> {
+    let Pass { rt, store, queue, kubelet, pod } = *pass;
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
     let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
     let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
@@ -447,7 +479,7 @@ fn run_pod(
         match current {
             None => {
                 let n = first_attempt(pod, "initContainerStatuses", cname);
-                start(rt, store, queue, kubelet, pod, c, ContainerKind::Init, n, &ctx, waiting)?;
+                start(pass, c, ContainerKind::Init, n, &ctx, waiting)?;
                 return Ok(());
             }
             Some(cur) if running(&cur) => {
@@ -460,18 +492,7 @@ fn run_pod(
                 if policy == "Never" {
                     return Ok(());
                 }
-                restart_with_backoff(
-                    rt,
-                    store,
-                    queue,
-                    kubelet,
-                    pod,
-                    c,
-                    ContainerKind::Init,
-                    &cur,
-                    &ctx,
-                    waiting,
-                )?;
+                restart_with_backoff(pass, c, ContainerKind::Init, &cur, &ctx, waiting)?;
                 all_waiting_regular(pod, waiting, "PodInitializing");
                 return Ok(());
             }
@@ -483,7 +504,8 @@ fn run_pod(
         let current = status::current_attempt(observed, cname).cloned();
         match current {
             None => {
-                start(rt, store, queue, kubelet, pod, c, ContainerKind::Regular, 0, &ctx, waiting)?
+                let n = first_attempt(pod, "containerStatuses", cname);
+                start(pass, c, ContainerKind::Regular, n, &ctx, waiting)?
             }
             Some(cur) if running(&cur) => {}
             Some(cur) => {
@@ -494,18 +516,7 @@ fn run_pod(
                     _ => true,
                 };
                 if restart {
-                    restart_with_backoff(
-                        rt,
-                        store,
-                        queue,
-                        kubelet,
-                        pod,
-                        c,
-                        ContainerKind::Regular,
-                        &cur,
-                        &ctx,
-                        waiting,
-                    )?;
+                    restart_with_backoff(pass, c, ContainerKind::Regular, &cur, &ctx, waiting)?;
                 }
             }
         }
@@ -557,19 +568,15 @@ fn cleanup_old_attempts(rt: &PodRuntime, observed: &Observed, cname: &str) -> Re
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn restart_with_backoff(
-    rt: &PodRuntime,
-    store: &Arc<Store>,
-    queue: &Queue,
-    kubelet: &Recorder,
-    pod: &Value,
+    pass: &Pass,
     c: &Value,
     kind: ContainerKind,
     last: &Value,
     ctx: &PodContext,
     waiting: &mut HashMap<String, Waiting>,
 ) -> Result<(), String> {
+    let Pass { queue, kubelet, pod, .. } = *pass;
     let cname = c["name"].as_str().unwrap_or("");
     let n = attempt(last);
     let finished = docker_time(last, "FinishedAt").unwrap_or_else(SystemTime::now);
@@ -598,7 +605,7 @@ fn restart_with_backoff(
         queue.enqueue_after("pods", ns, name, delay - elapsed);
         return Ok(());
     }
-    start(rt, store, queue, kubelet, pod, c, kind, n + 1, ctx, waiting)
+    start(pass, c, kind, n + 1, ctx, waiting)
 }
 
 /// How long to wait before attempt `n + 1` after attempt `n` ran for `ran`:
@@ -624,19 +631,15 @@ fn field_path(kind: ContainerKind, cname: &str) -> String {
 }
 
 /// Pull if needed, then create and start one attempt of a container.
-#[allow(clippy::too_many_arguments)]
 fn start(
-    rt: &PodRuntime,
-    store: &Arc<Store>,
-    queue: &Queue,
-    kubelet: &Recorder,
-    pod: &Value,
+    pass: &Pass,
     c: &Value,
     kind: ContainerKind,
     n: u32,
     ctx: &PodContext,
     waiting: &mut HashMap<String, Waiting>,
 ) -> Result<(), String> {
+    let Pass { rt, store, queue, kubelet, pod } = *pass;
     let cname = c["name"].as_str().unwrap_or("").to_string();
     let fp = field_path(kind, &cname);
     let image = c["image"].as_str().unwrap_or("").to_string();
