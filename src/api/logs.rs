@@ -282,7 +282,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i128> {
     }
     let offset = match &s[i..] {
         "Z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) && &o[3..4] == ":" => {
+        // Bytes, not string slices: the client's text may hold multi-byte characters.
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             if oh > 23 || om > 59 {

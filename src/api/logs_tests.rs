@@ -94,6 +94,8 @@ fn rfc3339_parses_like_go() {
     assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
     assert_eq!(parse_rfc3339("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
     assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
+    // A multi-byte character where the offset colon would be is an error, not a panic.
+    assert_eq!(parse_rfc3339("1970-01-01T00:00:00+0\u{e4}00"), None);
     assert_eq!(parse_rfc3339("1969-12-31T23:00:00-01:00"), Some(0));
     // 2026-11-26T07:14:41Z = 1795677281
     assert_eq!(parse_rfc3339("2026-11-26T07:14:41.123456789Z"), Some(1_795_677_281_123_456_789));

@@ -69,14 +69,6 @@ pub fn fill_random(buf: &mut [u8]) {
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
-fn is_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
 /// Validate `name` against `rule`; returns the causes of a 422.
 pub fn validate_name(name: &str, rule: NameRule, field: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
@@ -93,7 +85,9 @@ pub fn validate_name(name: &str, rule: NameRule, field: &str) -> Vec<Cause> {
             if name.len() > 63 {
                 causes.push(Cause::invalid(field, name, "must be no more than 63 characters"));
             }
-            if !is_label(&name[..name.len().min(63)]) || name.contains('.') {
+            // The pattern is checked apart from the length (reported above);
+            // slicing the name could split a multi-byte character.
+            if !is_label_part(name) {
                 causes.push(Cause::invalid(field, name, DNS1123_LABEL_MSG));
             }
         }
@@ -225,6 +219,13 @@ mod tests {
         assert!(!validate_name("../x", NameRule::Subdomain, "metadata.name").is_empty());
         assert!(!validate_name(&"a".repeat(300), NameRule::Subdomain, "metadata.name").is_empty());
         assert!(!validate_name("a.b", NameRule::Label, "metadata.name").is_empty());
+    }
+
+    #[test]
+    fn long_non_ascii_names_are_invalid_not_a_panic() {
+        let name = "ä".repeat(40);
+        assert!(!validate_name(&name, NameRule::Label, "metadata.name").is_empty());
+        assert!(!validate_name(&name, NameRule::Subdomain, "metadata.name").is_empty());
     }
 
     #[test]

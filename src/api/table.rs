@@ -325,7 +325,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i128> {
     }
     let offset_secs: i64 = match s.get(i..)? {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && matches!(&tz[0..1], "+" | "-") && &tz[3..4] == ":" => {
+        tz if tz.len() == 6
+            && tz.is_ascii()
+            && matches!(tz.as_bytes()[0], b'+' | b'-')
+            && tz.as_bytes()[3] == b':' =>
+        {
             let oh: i64 = tz[1..3].parse().ok()?;
             let om: i64 = tz[4..6].parse().ok()?;
             let o = oh * 3600 + om * 60;

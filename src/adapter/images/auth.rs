@@ -137,16 +137,36 @@ fn url_matches(key: &str, target: &str) -> bool {
 }
 
 /// `*` and `?` wildcards within one host label (what `filepath.Match` does without classes).
+/// Patterns come from users' Secrets, so matching is iterative and linear-time
+/// (backtracking only to the last `*`) rather than exponential recursion.
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(b'?') => {
+                p += 1;
+                t += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
         }
-        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
-        (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => glob(&pattern[1..], &text[1..]),
-        _ => false,
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -252,6 +272,11 @@ mod tests {
         assert!(glob(b"r?g", b"reg"));
         assert!(glob(b"*eg", b"reg"));
         assert!(!glob(b"r?g", b"regg"));
+        assert!(glob(b"*.io", b"x.io") && !glob(b"*.io", b"x.com"));
+        assert!(glob(b"", b"") && !glob(b"", b"a") && glob(b"**", b""));
+        // A hostile pattern stays fast (the recursive form took exponential time).
+        let pattern = [b"*a".repeat(30), b"b".to_vec()].concat();
+        assert!(!glob(&pattern, &b"a".repeat(60)));
         assert!(url_matches("*.example.com", "a.example.com/x"));
         assert!(!url_matches("*.example.com", "example.com/x"));
         assert!(!url_matches("example.com:5000", "example.com/x"));
