@@ -322,3 +322,38 @@ fn scale_subresource_and_refusals() {
     let err = k.fails(DEFAULT, &["-n", n, "autoscale", "deploy/s", "--max=3"]);
     assert!(err.contains("not supported by k2d"), "{err}");
 }
+
+#[test]
+fn rollout_status_fails_past_the_progress_deadline() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-deadline"));
+    let n = ns.name.as_str();
+    // Pods that exit at once never become available, so the rollout cannot
+    // progress; after 5 s the Deployment says so and `rollout status` fails
+    // with kubectl's deadline message instead of waiting forever.
+    let manifest = deployment("stuck", 2, "{}")
+        .replace("spec:\n  replicas", "spec:\n  progressDeadlineSeconds: 5\n  replicas")
+        .replace(
+            r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#,
+            "[\"false\"]",
+        );
+    assert!(manifest.contains("progressDeadlineSeconds: 5") && manifest.contains("[\"false\"]"));
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &manifest);
+    let out = k.kubectl(DEFAULT, &["-n", n, "rollout", "status", "deploy/stuck", "--timeout=60s"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "rollout status succeeded: {err}");
+    assert!(err.contains("deployment \"stuck\" exceeded its progress deadline"), "{err}");
+    let d = json_of(k, &["-n", n, "get", "deploy", "stuck", "-o", "json"]);
+    let prog = d["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .cloned()
+        .unwrap();
+    assert_eq!(prog["status"], "False", "{prog}");
+    assert_eq!(prog["reason"], "ProgressDeadlineExceeded", "{prog}");
+    let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
+    let rs_name = rs[0]["metadata"]["name"].as_str().unwrap();
+    assert_eq!(prog["message"], format!("ReplicaSet \"{rs_name}\" has timed out progressing."));
+}
