@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--json FILE] [BENCHMARK ...]
 #
-# Benchmarks (default: all, in this order): startup, configmaps, watchers, connect_burst, pods. The measuring is
+# Benchmarks (default: all, in this order): startup, configmaps, watchers, connect_burst, pods, deployments. The measuring is
 # done by scripts/bench/k2dbench.py (Python 3 stdlib); see its docstring to add one.
 #
 #   K2D_BIN=path      measure this binary instead of building one with `cargo build --release`

@@ -670,6 +670,41 @@ def instance_containers(k):
     return out.split()
 
 
+def docker_run_containers(ctx, n):
+    """The baseline: `docker run -d` of n containers of the pods' image and command, one after
+    the other as a script would, then removed."""
+    names = [f"k2dbench-{os.getpid()}-{i}" for i in range(n)]
+    t0 = time.perf_counter()
+    try:
+        for name in names:
+            subprocess.run(["docker", "run", "-d", "--name", name, POD_IMAGE, "sleep", "3600"],
+                           check=True, stdout=subprocess.DEVNULL)
+        ctx.report.add(f"docker_run_{n}_containers_s", time.perf_counter() - t0,
+                       "s", "(sequential `docker run -d`, same image and command)")
+    finally:
+        subprocess.run(["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def delete_namespace(ctx, k, c, figure):
+    """Delete the bench namespace and wait until Docker holds nothing of this k2d; records how
+    long that took and closes the client."""
+    t0 = time.perf_counter()
+    try:
+        c.call("DELETE", f"/api/v1/namespaces/{NAMESPACE}", ok=(200, 202))
+    except Exception:  # noqa: BLE001 - cleanup continues below
+        pass
+    left = instance_containers(k)
+    while left and time.perf_counter() - t0 < PODS_TIMEOUT_S:
+        time.sleep(0.2)
+        left = instance_containers(k)
+    ctx.report.add(figure, time.perf_counter() - t0, "s",
+                   f"until no container of this k2d is left ({len(left)} left)")
+    c.close()
+    if left:
+        subprocess.run(["docker", "rm", "-f", *left], stdout=subprocess.DEVNULL)
+
+
 def bench_pods(ctx):
     """10 single-container pods from `kubectl apply` to all Running, next to `docker run -d` of
     the same 10 containers; RSS with 50 pods; time to delete them all."""
@@ -693,17 +728,7 @@ def bench_pods(ctx):
                        f"kubectl apply returned after {applied:.2f}s; each pod is a sandbox "
                        f"+ a container, so {2 * PODS_TIMED} docker containers")
 
-        names = [f"k2dbench-{os.getpid()}-{i}" for i in range(PODS_TIMED)]
-        t0 = time.perf_counter()
-        try:
-            for n in names:
-                subprocess.run(["docker", "run", "-d", "--name", n, POD_IMAGE, "sleep", "3600"],
-                               check=True, stdout=subprocess.DEVNULL)
-            ctx.report.add(f"docker_run_{PODS_TIMED}_containers_s", time.perf_counter() - t0,
-                           "s", "(sequential `docker run -d`, same image and command)")
-        finally:
-            subprocess.run(["docker", "rm", "-f", *names], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+        docker_run_containers(ctx, PODS_TIMED)
 
         t0 = time.perf_counter()
         for i in range(PODS_TIMED, PODS_RSS - 1):
@@ -715,30 +740,85 @@ def bench_pods(ctx):
         ctx.report.add(f"rss_{PODS_RSS}_pods_mib", st["VmRSS"], "MiB",
                        f"peak {fmt(st['VmHWM'])} MiB, threads={st['Threads']}")
     finally:
-        # Delete the namespace and wait until Docker holds nothing of this k2d.
+        delete_namespace(ctx, k, c, "delete_namespace_with_pods_s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Deployments (issue 4).
+
+DEPLOY_TIMED = 10
+DEPLOYMENTS_RSS = 20
+DEPLOY_REPLICAS_RSS = 3
+
+
+def deployment_body(name, replicas):
+    labels = {"app": name}
+    pod = pod_body(0)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": pod["spec"]},
+        },
+    }
+
+
+def kubectl(k, *args, timeout=PODS_TIMEOUT_S):
+    env = dict(os.environ, KUBECONFIG=os.path.join(k.data, "kubeconfig"),
+               HOME=os.path.join(k.data, "kubectl-home"))
+    subprocess.run([KUBECTL, "-n", NAMESPACE, *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL, timeout=timeout)
+
+
+def bench_deployments(ctx):
+    """A 10-replica Deployment from `kubectl apply` to `kubectl rollout status` done, next to
+    `docker run -d` of 10 containers; RSS with 20 Deployments of 3 replicas each."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([os.path.join(repo, "scripts", "test-image.sh")], check=True)
+    k, _ = ctx.start()
+    create_namespace(k)
+    c = k.client()
+    try:
+        # Warm-up: the first pod also builds k2d's pause image and the pod network.
         t0 = time.perf_counter()
-        try:
-            c.call("DELETE", f"/api/v1/namespaces/{NAMESPACE}", ok=(200, 202))
-        except Exception:  # noqa: BLE001 - cleanup continues below
-            pass
-        left = instance_containers(k)
-        while left and time.perf_counter() - t0 < PODS_TIMEOUT_S:
-            time.sleep(0.2)
-            left = instance_containers(k)
-        ctx.report.add("delete_namespace_with_pods_s", time.perf_counter() - t0, "s",
-                       f"until no container of this k2d is left ({len(left)} left)")
-        c.close()
-        if left:
-            subprocess.run(["docker", "rm", "-f", *left], stdout=subprocess.DEVNULL)
+        c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
+        wait_running(c, 1, t0)
+
+        t0 = time.perf_counter()
+        kubectl_apply(k, [deployment_body("web", DEPLOY_TIMED)])
+        kubectl(k, "rollout", "status", "deploy/web", f"--timeout={int(PODS_TIMEOUT_S)}s")
+        ctx.report.add(f"apply_{DEPLOY_TIMED}_replica_deployment_to_rollout_done_s",
+                       time.perf_counter() - t0, "s",
+                       "kubectl apply, then kubectl rollout status until it returns")
+        docker_run_containers(ctx, DEPLOY_TIMED)
+        kubectl(k, "delete", "deploy/web", "--wait=true")
+
+        t0 = time.perf_counter()
+        kubectl_apply(k, [deployment_body(f"d{i:02d}", DEPLOY_REPLICAS_RSS)
+                          for i in range(DEPLOYMENTS_RSS)])
+        pods = DEPLOYMENTS_RSS * DEPLOY_REPLICAS_RSS
+        took = wait_running(c, pods + 1, t0)
+        ctx.report.add(f"apply_{DEPLOYMENTS_RSS}x{DEPLOY_REPLICAS_RSS}_deployments_to_running_s",
+                       took, "s", f"{pods} pods")
+        time.sleep(2.0)
+        st = k.status()
+        ctx.report.add(f"rss_{DEPLOYMENTS_RSS}_deployments_x{DEPLOY_REPLICAS_RSS}_mib",
+                       st["VmRSS"], "MiB", f"peak {fmt(st['VmHWM'])} MiB, threads={st['Threads']}")
+    finally:
+        delete_namespace(ctx, k, c, "delete_namespace_with_deployments_s")
 
 
-# Name, function; run in this order. Issue 3/4 figures (pods, deployments) go here.
+# Name, function; run in this order.
 BENCHMARKS = [
     ("startup", bench_startup),
     ("configmaps", bench_configmaps),
     ("watchers", bench_watchers),
     ("connect_burst", bench_connect_burst),
     ("pods", bench_pods),
+    ("deployments", bench_deployments),
 ]
 
 
