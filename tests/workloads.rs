@@ -13,6 +13,10 @@ const IMAGE: &str = "k2d-test/busybox:1";
 /// without a registry.
 const IMAGE2: &str = "127.0.0.1:5100/k2d-test/busybox:1";
 
+/// What the pods of [`deployment`] run: a line to log, then idle until stopped.
+const COMMAND: &str =
+    r#"["sh", "-c", "echo up on $(hostname); trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+
 fn deployment(name: &str, replicas: u32, strategy: &str) -> String {
     format!(
         r#"apiVersion: apps/v1
@@ -33,7 +37,7 @@ spec:
       - name: c
         image: {IMAGE}
         imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+        command: {COMMAND}
 "#
     )
 }
@@ -129,6 +133,22 @@ fn deployment_rolls_out_scales_heals_and_is_deleted() {
         (replaced && pods.len() == 5 && ready == 5).then_some(())
     });
 
+    // A replica's container removed behind k2d's back is replaced in the
+    // same pod, counted as a restart.
+    let (pods, _) = live_pods(k, n);
+    let pod = pods[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let id = pods[0]["status"]["containerStatuses"][0]["containerID"].as_str().unwrap();
+    let id = id.trim_start_matches("docker://").to_string();
+    common::docker_ok(&["rm", "-f", &id]);
+    eventually("the container replaced", Duration::from_secs(60), || {
+        let p = json_of(k, &["-n", n, "get", "pod", &pod, "-o", "json"]);
+        let cs = &p["status"]["containerStatuses"][0];
+        let new_id = cs["containerID"].as_str().unwrap_or("");
+        (is_ready(&p) && !new_id.is_empty() && !new_id.ends_with(&id) && cs["restartCount"] == 1)
+            .then_some(())
+    });
+    assert_eq!(live_pods(k, n).0.len(), 5);
+
     // set image rolls within maxSurge/maxUnavailable (25% of 5: surge 2, unavailable 1).
     k.ok(DEFAULT, &["-n", n, "set", "image", "deploy/web", &format!("c={IMAGE2}")]);
     let start = Instant::now();
@@ -136,7 +156,14 @@ fn deployment_rolls_out_scales_heals_and_is_deleted() {
     loop {
         let (pods, ready) = live_pods(k, n);
         samples += 1;
-        assert!(pods.len() <= 7, "{} pods exceed replicas + maxSurge", pods.len());
+        let show = || {
+            let line = |p: &Value| {
+                let m = &p["metadata"];
+                format!("{} {} {}", m["name"], p["status"]["phase"], is_ready(p))
+            };
+            pods.iter().map(line).collect::<Vec<_>>().join("\n")
+        };
+        assert!(pods.len() <= 7, "{} pods exceed replicas + maxSurge:\n{}", pods.len(), show());
         assert!(ready >= 4, "{ready} ready pods fall below replicas - maxUnavailable");
         let d = json_of(k, &["-n", n, "get", "deploy", "web", "-o", "json"]);
         let s = &d["status"];
@@ -201,17 +228,16 @@ fn recreate_restart_pause_and_env() {
     // Paused: template changes wait; resume rolls them out.
     k.ok(DEFAULT, &["-n", n, "rollout", "pause", "deploy/db"]);
     k.ok(DEFAULT, &["-n", n, "set", "env", "deploy/db", "MODE=y"]);
-    std::thread::sleep(Duration::from_secs(1));
+    eventually("the Deployment to say it is paused", Duration::from_secs(30), || {
+        let d = json_of(k, &["-n", n, "get", "deploy", "db", "-o", "json"]);
+        let conditions = d["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        let prog = conditions.iter().find(|c| c["type"] == "Progressing").cloned();
+        (prog.is_some_and(|c| c["reason"] == "DeploymentPaused")
+            && d["status"]["observedGeneration"] == d["metadata"]["generation"])
+            .then_some(())
+    });
     let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
     assert_eq!(rs.len(), 2, "a paused deployment created a ReplicaSet");
-    let d = json_of(k, &["-n", n, "get", "deploy", "db", "-o", "json"]);
-    let prog = d["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Progressing")
-        .cloned();
-    assert_eq!(prog.unwrap()["reason"], "DeploymentPaused");
     k.ok(DEFAULT, &["-n", n, "rollout", "resume", "deploy/db"]);
     rollout_status(k, n, "db");
     k.ok(DEFAULT, &["-n", n, "rollout", "restart", "deploy/db"]);
@@ -222,6 +248,18 @@ fn recreate_restart_pause_and_env() {
             .is_string()
     );
     assert_eq!(items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).len(), 4);
+    // `get all` lists the app; `logs deploy/x` reads one of its pods.
+    let all = k.ok(DEFAULT, &["-n", n, "get", "all"]);
+    assert!(all.contains("deployment.apps/db") && all.contains("pod/db-"), "{all}");
+    assert!(all.contains("replicaset.apps/db-"), "{all}");
+    let logs = k.ok(DEFAULT, &["-n", n, "logs", "deploy/db"]);
+    assert!(logs.starts_with("up on db-"), "{logs}");
+    // Back to the first template by number: MODE unset again.
+    k.ok(DEFAULT, &["-n", n, "rollout", "undo", "deploy/db", "--to-revision=1"]);
+    rollout_status(k, n, "db");
+    let d = json_of(k, &["-n", n, "get", "deploy", "db", "-o", "json"]);
+    assert!(d["spec"]["template"]["spec"]["containers"][0]["env"].is_null(), "{d}");
+    assert_eq!(d["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "5");
     let describe = k.ok(DEFAULT, &["-n", n, "describe", "deploy", "db"]);
     assert!(describe.contains("ScalingReplicaSet"), "{describe}");
     assert!(describe.contains("NewReplicaSet:"), "{describe}");
@@ -328,16 +366,14 @@ fn rollout_status_fails_past_the_progress_deadline() {
     let k = shared();
     let ns = k.namespace(&unique("wl-deadline"));
     let n = ns.name.as_str();
-    // Pods that exit at once never become available, so the rollout cannot
+    // Pods whose image may not be pulled never run, so the rollout cannot
     // progress; after 5 s the Deployment says so and `rollout status` fails
     // with kubectl's deadline message instead of waiting forever.
     let manifest = deployment("stuck", 2, "{}")
         .replace("spec:\n  replicas", "spec:\n  progressDeadlineSeconds: 5\n  replicas")
-        .replace(
-            r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#,
-            "[\"false\"]",
-        );
-    assert!(manifest.contains("progressDeadlineSeconds: 5") && manifest.contains("[\"false\"]"));
+        .replace(&format!("image: {IMAGE}"), "image: k2d-test/absent:1")
+        .replace("imagePullPolicy: IfNotPresent", "imagePullPolicy: Never");
+    assert!(manifest.contains("progressDeadlineSeconds: 5") && manifest.contains("absent"));
     k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &manifest);
     let out = k.kubectl(DEFAULT, &["-n", n, "rollout", "status", "deploy/stuck", "--timeout=60s"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -78,7 +78,7 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
                 scale_old_to_zero(store, queue, &rec, &d, &mut sets, None)?;
                 return sync_status(store, queue, &d, &sets);
             }
-            let all: i64 = sets.iter().map(|r| spec_replicas(r)).sum();
+            let all = surge_base(store, &d, &sets);
             let start = if recreate || desired == 0 {
                 desired
             } else {
@@ -108,7 +108,7 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
     } else {
         // reconcileNewReplicaSet
         let cur = spec_replicas(&sets[i]);
-        let all: i64 = sets.iter().map(|r| spec_replicas(r)).sum();
+        let all = surge_base(store, &d, &sets);
         let target = if cur > desired {
             desired
         } else {
@@ -210,6 +210,28 @@ fn counts(rs: &Value) -> Counts {
         replicas: spec_replicas(rs),
         available: rs["status"]["availableReplicas"].as_i64().unwrap_or(0),
     }
+}
+
+/// What the surge limit is measured against: per ReplicaSet, its `spec.replicas` or the live
+/// pods it still has, whichever is more. Kubernetes sums `spec.replicas` alone and relies on
+/// its ReplicaSet controller running in parallel; here that controller runs on the same thread
+/// after this one, so a set just scaled down still has its pods, and counting its spec alone
+/// let a rollout briefly run more than `replicas + maxSurge` pods.
+fn surge_base(store: &Store, d: &Value, sets: &[Arc<Value>]) -> i64 {
+    let ns = d["metadata"]["namespace"].as_str().unwrap_or("");
+    let (pods, _) = store.list("pods", Some(ns), None);
+    let live = |uid: &str| {
+        pods.iter()
+            .filter(|p| {
+                let phase = p["status"]["phase"].as_str().unwrap_or("");
+                phase != "Succeeded"
+                    && phase != "Failed"
+                    && !terminating(p)
+                    && controller_of(p).is_some_and(|r| r["uid"] == uid)
+            })
+            .count() as i64
+    };
+    sets.iter().map(|r| spec_replicas(r).max(live(uid_of(r)))).sum()
 }
 
 /// Replicas wanted by ReplicaSets other than `new`.
