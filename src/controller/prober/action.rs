@@ -374,3 +374,44 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A self-signed server for a name the probe does not use: HTTPS probes skip
+    /// verification, as the kubelet's do.
+    #[test]
+    fn https_probes_do_not_verify_the_server() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["elsewhere.example".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )
+                .unwrap(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = [0u8; 1024];
+            let _ = tls.read(&mut buf);
+            let _ = tls.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+            let _ = tls.flush();
+        });
+        let out = http_get(Scheme::Https, "127.0.0.1", port, "/", &[], Duration::from_secs(5));
+        assert_eq!(out, Outcome::pass());
+        server.join().unwrap();
+    }
+}
