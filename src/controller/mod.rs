@@ -8,6 +8,7 @@ pub mod events;
 mod gc;
 mod namespaces;
 pub mod pods;
+pub mod prober;
 pub mod services;
 pub mod workloads;
 

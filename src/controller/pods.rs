@@ -9,6 +9,7 @@
 
 use super::Queue;
 use super::events::{EventType, KUBELET, Recorder, SCHEDULER};
+use super::prober::{self, Prober};
 use crate::adapter::convert::labels;
 use crate::adapter::convert::pod::{self as conv, ContainerKind, PodContext, PodEnv, VolumeAction};
 use crate::adapter::convert::status::{self, HostInfo, Observed, Waiting};
@@ -46,6 +47,9 @@ pub struct PodRuntime {
     /// Pods (by uid) whose containers are being stopped by a worker.
     stopping: Arc<Mutex<HashSet<String>>>,
     stop_jobs: Sender<Box<dyn FnOnce() + Send>>,
+    /// Runs the containers' probes; `None` if its threads could not start (probes are
+    /// then treated as passing, as before probes existed).
+    prober: Option<Prober>,
 }
 
 impl PodRuntime {
@@ -76,7 +80,13 @@ impl PodRuntime {
             pause_image: Mutex::new(None),
             stopping: Arc::new(Mutex::new(HashSet::new())),
             stop_jobs: tx,
+            prober: None,
         }
+    }
+
+    /// Install the prober (it needs the store and the queue, which `new` does not get).
+    pub fn set_prober(&mut self, prober: Prober) {
+        self.prober = Some(prober);
     }
 
     /// The Docker network pods join; created once, kept across restarts.
@@ -268,6 +278,9 @@ pub fn reconcile(
     let observed = rt.observe(ns, name)?;
     let Some(pod) = store.get("pods", ns, name) else {
         // The pod is gone: nothing of it may remain in Docker.
+        if let Some(p) = &rt.prober {
+            p.forget(ns, name);
+        }
         for c in &observed {
             rt.remove_container(id_of(c))?;
         }
@@ -286,6 +299,9 @@ pub fn reconcile(
     let (node, host_ip) = node_info(store);
     let kubelet = Recorder { store, source: KUBELET, node: &node };
     if pod["metadata"].get("deletionTimestamp").is_some() {
+        if let Some(p) = &rt.prober {
+            p.forget(ns, name);
+        }
         return terminate(rt, store, queue, &kubelet, &pod, mine);
     }
     let pod = if pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("").is_empty() {
@@ -325,8 +341,93 @@ pub fn reconcile(
         }
         Err(_) => observed,
     };
-    write_status(store, &pod, &observed, &waiting, &host_ip, &node)?;
+    let probes = rt.prober.as_ref().map(|p| {
+        let pass = Pass { rt, store, queue, kubelet: &kubelet, pod: &pod };
+        probe_pass(&pass, p, &observed, &node)
+    });
+    write_status(store, &pod, &observed, &waiting, probes.as_ref(), &host_ip, &node)?;
     step
+}
+
+/// Tell the prober which containers run now, kill those that failed liveness or startup
+/// (off this thread; the stop requeues the pod, whose restart policy then applies), and
+/// return the results the status shows.
+fn probe_pass(
+    pass: &Pass,
+    prober: &Prober,
+    observed: &Observed,
+    node: &str,
+) -> status::ProbeResults {
+    let Pass { rt, queue, kubelet, pod, .. } = *pass;
+    let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
+    let sandbox_up = observed.sandbox.as_ref().is_some_and(running);
+    let pod_ip = if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false) {
+        "127.0.0.1".to_string()
+    } else {
+        observed
+            .sandbox
+            .as_ref()
+            .and_then(|s| s.pointer(&format!("/NetworkSettings/Networks/{NETWORK}/IPAddress")))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let specs = containers_of(pod, "containers")
+        .map(|c| (c, false))
+        // Sidecars (restartable init containers) are probed too.
+        .chain(
+            containers_of(pod, "initContainers")
+                .filter(|c| c["restartPolicy"] == "Always")
+                .map(|c| (c, true)),
+        );
+    let mut live = Vec::new();
+    for (spec, init) in specs {
+        let cname = spec["name"].as_str().unwrap_or("");
+        if let Some(cur) = status::current_attempt(observed, cname).filter(|c| running(c))
+            && sandbox_up
+        {
+            live.push(prober::Running {
+                spec,
+                init,
+                docker_id: id_of(cur),
+                started_at: docker_time(cur, "StartedAt").unwrap_or_else(SystemTime::now),
+            });
+        }
+    }
+    prober.sync(pod, node, &pod_ip, &live);
+    let restarts =
+        pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always") != "Never";
+    for kill in prober.take_kills(&ns, &name) {
+        let what = kill.kind.lower();
+        let mut message = format!("Container {} failed {what} probe", kill.container);
+        if restarts {
+            message.push_str(", will be restarted");
+        }
+        kubelet.record(pod, &kill.field_path, EventType::Normal, "Killing", &message);
+        let docker = rt.docker.clone();
+        let q = queue.clone();
+        let p = prober.clone();
+        let docker_id = kill.docker_id.clone();
+        let (jns, jname) = (ns.clone(), name.clone());
+        let job = move || {
+            let path = format!("/containers/{}/stop?t={}", kill.docker_id, kill.grace);
+            match docker.post_empty::<Value>(&path) {
+                Ok(_) | Err(DockerError::NotFound(_)) => {}
+                Err(e) => {
+                    log::warn!("killing {} of {jns}/{jname}: {e}", kill.container);
+                    p.kill_failed(&jns, &jname, &kill.docker_id);
+                }
+            }
+            q.enqueue("pods", &jns, &jname);
+        };
+        if rt.stop_jobs.try_send(Box::new(job)).is_err() {
+            prober.kill_failed(&ns, &name, &docker_id);
+            queue.enqueue_after("pods", &ns, &name, Duration::from_secs(1));
+        }
+    }
+    prober.results(&ns, &name, uid)
 }
 
 /// Set `spec.nodeName` (the scheduler's job in Kubernetes) and say so.
@@ -930,6 +1031,7 @@ fn write_status(
     pod: &Value,
     observed: &Observed,
     waiting: &HashMap<String, Waiting>,
+    probes: Option<&status::ProbeResults>,
     host_ip: &str,
     node: &str,
 ) -> Result<(), String> {
@@ -943,7 +1045,9 @@ fn write_status(
             if cur["metadata"]["uid"] != uid || cur["metadata"].get("deletionTimestamp").is_some() {
                 return Ok(None);
             }
-            let status = status::pod_status(cur, observed, waiting, &host, &meta::now_rfc3339());
+            let now = meta::now_rfc3339();
+            let status =
+                status::pod_status_with_probes(cur, observed, waiting, probes, &host, &now);
             if cur.get("status") == Some(&status) {
                 return Ok(None);
             }
@@ -1038,10 +1142,15 @@ pub fn run_runtime(
             delay = (delay * 2).min(Duration::from_secs(10));
         };
         let images = Arc::new(Images::new(&socket));
-        let rt =
+        let mut rt =
             PodRuntime::new(Arc::new(docker), images, data_path.clone(), instance_id(&data_path));
         if let Err(e) = rt.ensure_network() {
             log::error!("{e}");
+        }
+        prober::join_pod_network(rt.docker(), NETWORK);
+        match Prober::start(rt.docker().clone(), store.clone(), queue.clone()) {
+            Ok(p) => rt.set_prober(p),
+            Err(e) => log::error!("cannot start the prober (probes treated as passing): {e}"),
         }
         let _ = slot.set(rt);
         let q = queue.clone();

@@ -47,11 +47,12 @@ pub struct HostInfo<'a> {
     pub node_name: &'a str,
 }
 
-/// Probe results, for when probes exist (the workloads issue). Keyed by container name.
+/// Probe results from the prober (`controller::prober`), keyed by container name, for the
+/// containers' current attempts.
 ///
-/// With `None` in place of this (what [`pod_status`] passes), probes are treated as passing:
-/// a running container is started and ready, so pods that declare probes still become Ready
-/// before a prober exists. With `Some`, a container that declares a `readinessProbe`
+/// With `None` in place of this (what [`pod_status`] passes, e.g. for mirrored containers),
+/// probes are treated as passing: a running container is started and ready. With `Some`, a
+/// container that declares a `readinessProbe`
 /// (`startupProbe`) is ready (started) only once `ready` (`started`) holds `true` for it;
 /// containers without that probe behave as if it passed.
 #[derive(Debug, Clone, Default)]

@@ -12,9 +12,11 @@
 
 mod demux;
 pub mod events;
+mod exec;
 mod transport;
 
 pub use demux::{Demux, MAX_CHUNK, STDERR, STDIN, STDOUT, SYSTEMERR};
+pub use exec::ExecOutcome;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -356,8 +358,22 @@ impl Docker {
         path: &str,
         body: Option<&Value>,
     ) -> Result<UnixStream, DockerError> {
+        self.hijack_with_timeout(method, path, body, None)
+    }
+
+    /// [`Docker::hijack`] whose socket reads and writes give up after `timeout` (the returned
+    /// stream keeps it), for callers with a deadline such as probes.
+    pub fn hijack_with_timeout(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<UnixStream, DockerError> {
         let mut stream = UnixStream::connect(&self.socket)
             .map_err(|e| DockerError::Connect(format!("{}: {e}", self.socket.display())))?;
+        stream.set_read_timeout(timeout)?;
+        stream.set_write_timeout(timeout)?;
         let body = match body {
             Some(b) => serde_json::to_vec(b).map_err(|e| DockerError::Decode(e.to_string()))?,
             None => Vec::new(),

@@ -245,3 +245,26 @@ fn follow_stream_delivers_logs_and_closes_on_demand() {
     );
     d.ping().unwrap();
 }
+
+#[test]
+fn exec_collect_returns_output_exit_code_and_honours_the_deadline() {
+    let docker = docker();
+    let c = run_container(&docker, &unique_name("exec-collect"), &["sleep", "60"]);
+    let cmd = |s: &str| vec!["sh".to_string(), "-c".to_string(), s.to_string()];
+    let out = docker
+        .exec_collect(&c.id, &cmd("echo out; echo err >&2; exit 3"), Duration::from_secs(5), 1024)
+        .unwrap();
+    assert_eq!(out.exit_code, Some(3));
+    let text = String::from_utf8_lossy(&out.output);
+    assert!(text.contains("out\n") && text.contains("err\n"), "{text:?}");
+    // Output beyond the limit is dropped.
+    let out = docker
+        .exec_collect(&c.id, &cmd("yes | head -c 100000"), Duration::from_secs(5), 10)
+        .unwrap();
+    assert_eq!((out.exit_code, out.output.len()), (Some(0), 10));
+    let started = std::time::Instant::now();
+    let out =
+        docker.exec_collect(&c.id, &cmd("sleep 5"), Duration::from_millis(300), 1024).unwrap();
+    assert_eq!(out.exit_code, None);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}

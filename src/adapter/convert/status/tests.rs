@@ -418,6 +418,29 @@ fn probes_hook() {
 }
 
 #[test]
+fn startup_probe_gates_started_and_ready() {
+    let mut p = pod(&["app"], "Always");
+    p["spec"]["containers"][0]["startupProbe"] = json!({ "exec": { "command": ["true"] } });
+    let obs = observed(&[load("app-1")]);
+    let mut probes = ProbeResults::default();
+    // No readiness probe, but not started yet: neither started nor ready.
+    probes.started.insert("app".into(), false);
+    let s = pod_status_with_probes(&p, &obs, &HashMap::new(), Some(&probes), &HOST, T0);
+    let cs = &s["containerStatuses"][0];
+    assert_eq!((cs["started"].clone(), cs["ready"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        condition(&s, "ContainersReady")["message"],
+        "containers with unready status: [app]"
+    );
+    assert_eq!(s["phase"], "Running");
+    probes.started.insert("app".into(), true);
+    let s = pod_status_with_probes(&p, &obs, &HashMap::new(), Some(&probes), &HOST, T0);
+    let cs = &s["containerStatuses"][0];
+    assert_eq!((cs["started"].clone(), cs["ready"].clone()), (json!(true), json!(true)));
+    assert_eq!(condition(&s, "Ready")["status"], "True");
+}
+
+#[test]
 fn volume_mounts_of_started_containers() {
     let mut p = pod(&["app"], "Always");
     p["spec"]["containers"][0]["volumeMounts"] = json!([
