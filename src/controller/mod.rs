@@ -9,6 +9,7 @@ mod gc;
 mod namespaces;
 pub mod pods;
 pub mod services;
+pub mod storage;
 pub mod workloads;
 
 use crate::adapter::files::FileStore;
@@ -298,6 +299,16 @@ impl Controller {
                     services::enqueue_namespace(&self.store, &self.queue, &key.namespace);
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
+            }
+            "persistentvolumeclaims" => storage::reconcile_claim(
+                &self.store,
+                &self.queue,
+                self.pods.get(),
+                &key.namespace,
+                &key.name,
+            ),
+            "persistentvolumes" => {
+                storage::reconcile_volume(&self.store, &self.queue, self.pods.get(), &key.name)
             }
             "replicasets" => workloads::replicaset::reconcile(
                 &self.store,

@@ -163,7 +163,7 @@ fn validate(obj: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     let spec = &obj["spec"];
     validate_access_modes(&spec["accessModes"], "spec.accessModes", &mut causes);
-    if !spec.get("capacity").is_some_and(|c| c.as_object().is_some_and(|m| !m.is_empty())) {
+    if spec.get("capacity").is_none_or(|c| c.as_object().is_none_or(|m| m.is_empty())) {
         causes.push(Cause::required("spec.capacity"));
     } else {
         validate_storage(spec.pointer("/capacity/storage"), "spec.capacity[storage]", &mut causes);
