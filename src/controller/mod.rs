@@ -307,6 +307,7 @@ impl Controller {
                 &key.namespace,
                 &key.name,
             ),
+            "storageclasses" => storage::reconcile_class(&self.store, &self.queue),
             "persistentvolumes" => {
                 storage::reconcile_volume(&self.store, &self.queue, self.pods.get(), &key.name)
             }

@@ -352,6 +352,21 @@ fn enqueue_volumes(store: &Store, queue: &Queue) {
     }
 }
 
+/// Unbound claims of every namespace: a new volume or class may serve them.
+fn enqueue_pending_claims(store: &Store, queue: &Queue) {
+    let (claims, _) = store.list(CLAIMS, None, None);
+    for c in claims.iter().filter(|c| s(c, &["status", "phase"]) == "Pending") {
+        queue.enqueue(CLAIMS, s(c, &["metadata", "namespace"]), s(c, &["metadata", "name"]));
+    }
+}
+
+/// A class that appeared or changed (e.g. became the default): claims still
+/// waiting look again.
+pub fn reconcile_class(store: &Store, queue: &Queue) -> Result<(), String> {
+    enqueue_pending_claims(store, queue);
+    Ok(())
+}
+
 /// What the converter mounts for `ns/claim`.
 pub fn claim_source_in(store: &Store, ns: &str, claim: &str) -> Result<ClaimSource, String> {
     let pvc = store.get(CLAIMS, ns, claim);
@@ -557,6 +572,7 @@ fn sync_named_volume(
     };
     let free = pv["spec"].get("claimRef").is_none_or(Value::is_null);
     if free || refers_to(&pv, claim) {
+        let pv = expand(store, claim, pv)?;
         return bind(store, queue, claim, &pv);
     }
     pv_ctl.record(
@@ -567,6 +583,34 @@ fn sync_named_volume(
         &format!("volume \"{volume}\" already bound to a different claim."),
     );
     Ok(())
+}
+
+/// A bound claim that asks for more than its k2d-provisioned volume has
+/// grows it when its class allows expansion: a Docker volume has no size of
+/// its own, so the new capacity is recorded at once (online expansion).
+fn expand(store: &Store, claim: &Value, pv: Arc<Value>) -> Result<Arc<Value>, String> {
+    let request = quantity(claim, &["spec", "resources", "requests", "storage"]).unwrap_or(0);
+    let capacity = quantity(&pv, &["spec", "capacity", "storage"]).unwrap_or(0);
+    if request <= capacity || !provisioned_by_k2d(&pv) {
+        return Ok(pv);
+    }
+    let class = store.get(CLASSES, "", claim_class(claim));
+    if !class.is_some_and(|c| c["allowVolumeExpansion"] == true) {
+        return Ok(pv);
+    }
+    let mut grown = (*pv).clone();
+    grown["spec"]["capacity"]["storage"] =
+        claim["spec"]["resources"]["requests"]["storage"].clone();
+    write_obj(store, VOLUMES, &grown)?;
+    let pv_name = s(&pv, &["metadata", "name"]);
+    Recorder { store, source: PROVISIONER_SOURCE, node: "" }.record(
+        claim,
+        "",
+        EventType::Normal,
+        "VolumeResizeSuccessful",
+        &format!("resize volume \"{pv_name}\" by resizer \"{PROVISIONER}\" succeeded"),
+    );
+    Ok(Arc::new(grown))
 }
 
 fn bind(store: &Store, queue: &Queue, claim: &Value, pv: &Value) -> Result<(), String> {
@@ -641,7 +685,9 @@ pub fn reconcile_volume(
     if !claim_ref.is_object() {
         let mut v = (*pv).clone();
         set_phase(&mut v, "Available", None);
-        write_obj(store, VOLUMES, &v)?;
+        if write_obj(store, VOLUMES, &v)? {
+            enqueue_pending_claims(store, queue);
+        }
         return Ok(());
     }
     let (ns, cname, ref_uid) =

@@ -221,3 +221,31 @@ fn pods_wait_for_their_claims() {
     let p = f.get("pods", "demo", "p").unwrap();
     assert_eq!(p["status"]["conditions"], json!([]));
 }
+
+#[test]
+fn bound_claims_grow_when_their_class_allows() {
+    let f = Fixture::new("grow");
+    f.put(
+        CLASSES,
+        &json!({"metadata": {"name": "elastic"}, "provisioner": PROVISIONER,
+        "allowVolumeExpansion": true}),
+    );
+    let c = claim("c", Some("elastic"), "1Gi", &["ReadWriteOnce"]);
+    let class = f.get(CLASSES, "", "elastic").unwrap();
+    let v = provisioned_volume(&c, &class);
+    f.put(VOLUMES, &v);
+    let mut bound = bound_claim(&c, &v);
+    bound["spec"]["resources"]["requests"]["storage"] = json!("3Gi");
+    f.put(CLAIMS, &bound);
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    let got = f.get(CLAIMS, "demo", "c").unwrap();
+    assert_eq!(got["status"]["capacity"]["storage"], "3Gi");
+    assert_eq!(f.get(VOLUMES, "", "pvc-uid-c").unwrap()["spec"]["capacity"]["storage"], "3Gi");
+    // Without allowVolumeExpansion nothing changes.
+    f.put(CLASSES, &json!({"metadata": {"name": "elastic"}, "provisioner": PROVISIONER}));
+    let mut more = (*got).clone();
+    more["spec"]["resources"]["requests"]["storage"] = json!("5Gi");
+    f.put(CLAIMS, &more);
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    assert_eq!(f.get(CLAIMS, "demo", "c").unwrap()["status"]["capacity"]["storage"], "3Gi");
+}
