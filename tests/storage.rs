@@ -64,6 +64,43 @@ fn docker_volume_exists(name: &str) -> bool {
     docker(&["volume", "inspect", name]).status.success()
 }
 
+/// Removes the Docker volumes this k2d provisioned for claims of one
+/// namespace, even when the test fails half-way.
+struct Sweep {
+    instance_file: std::path::PathBuf,
+    ns: String,
+}
+
+impl Sweep {
+    fn new(k: &K2d, ns: &TestNs) -> Sweep {
+        Sweep { instance_file: k.data.join("instance"), ns: ns.name.clone() }
+    }
+}
+
+impl Drop for Sweep {
+    fn drop(&mut self) {
+        let instance = std::fs::read_to_string(&self.instance_file).unwrap_or_default();
+        let instance = instance.trim();
+        if instance.is_empty() {
+            return;
+        }
+        let out = docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=k2d.io/instance={instance}"),
+            "--filter",
+            &format!("label=io.kubernetes.pod.namespace={}", self.ns),
+            "--filter",
+            "label=k2d.io/persistentvolume",
+        ]);
+        for v in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            let _ = docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
 /// Run a pod to completion and return its log.
 fn run(ns: &TestNs, name: &str, claim: &str, script: &str) -> String {
     ns.apply(&[user(name, claim, script)]);
@@ -75,6 +112,7 @@ fn run(ns: &TestNs, name: &str, claim: &str, script: &str) -> String {
 fn default_class_claim_binds_on_first_use_and_keeps_data_across_pods_and_restart() {
     let mut k = K2d::start();
     let ns = TestNs::new(&k, "pvc");
+    let _sweep = Sweep::new(&k, &ns);
     // The default class exists and is marked.
     let sc = k.ok(DEFAULT, &["get", "sc"]);
     assert!(sc.contains("local (default)   k2d.io/local"), "{sc}");
@@ -151,6 +189,7 @@ fn default_class_claim_binds_on_first_use_and_keeps_data_across_pods_and_restart
 fn immediate_classes_bind_at_once_and_retain_keeps_released_volumes() {
     let k = shared();
     let ns = TestNs::new(k, "imm");
+    let _sweep = Sweep::new(k, &ns);
     let cls = format!("{}-retain", ns.name);
     k.ok_stdin(DEFAULT, &["apply", "-f", "-"], &class(&cls, "Immediate", "Retain").to_string());
     ns.apply(&[claim("keep", Some(&cls), "256Mi")]);
@@ -179,6 +218,7 @@ fn immediate_classes_bind_at_once_and_retain_keeps_released_volumes() {
 fn a_static_host_path_volume_binds_by_name() {
     let k = shared();
     let ns = TestNs::new(k, "static");
+    let _sweep = Sweep::new(k, &ns);
     let dir = k.root.join(format!("pv-{}", ns.name));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hello"), "from the host\n").unwrap();
@@ -211,6 +251,7 @@ fn a_static_host_path_volume_binds_by_name() {
 fn kubectl_tables_validation_and_namespace_cleanup() {
     let k = shared();
     let ns = TestNs::new(k, "tables");
+    let _sweep = Sweep::new(k, &ns);
     let cls = format!("{}-now", ns.name);
     k.ok_stdin(DEFAULT, &["apply", "-f", "-"], &class(&cls, "Immediate", "Delete").to_string());
     ns.apply(&[claim("now", Some(&cls), "64Mi"), claim("later", None, "1Gi")]);
@@ -269,6 +310,24 @@ fn kubectl_tables_validation_and_namespace_cleanup() {
     }
     let d = ns.ok(&["describe", "pvc", "now"]);
     assert!(d.contains("Bound") && d.contains(&pv_name), "{d}");
+
+    // OpenAPI (explain), strategic merge patches and field selectors.
+    let out = k.ok(DEFAULT, &["explain", "pvc.spec.accessModes"]);
+    assert!(out.contains("PersistentVolumeClaim"), "{out}");
+    let out = k.ok(DEFAULT, &["explain", "sc.volumeBindingMode"]);
+    assert!(out.contains("StorageClass"), "{out}");
+    ns.ok(&["label", "pvc", "now", "tier=gold"]);
+    let out = ns.ok(&[
+        "get",
+        "pvc",
+        "-l",
+        "tier=gold",
+        "--field-selector",
+        "metadata.name=now",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(out.trim(), "persistentvolumeclaim/now");
 
     // Validation: 422s kubectl prints.
     let bad = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "bad"},
