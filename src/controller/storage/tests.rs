@@ -249,3 +249,21 @@ fn bound_claims_grow_when_their_class_allows() {
     reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
     assert_eq!(f.get(CLAIMS, "demo", "c").unwrap()["status"]["capacity"]["storage"], "3Gi");
 }
+
+#[test]
+fn a_named_volume_must_satisfy_the_claim() {
+    let v = pv("v", "", "1Gi", &["ReadWriteOnce"]);
+    assert_eq!(unsatisfied(&v, &claim("c", Some(""), "1Gi", &["ReadWriteOnce"])), None);
+    assert_eq!(
+        unsatisfied(&v, &claim("c", Some(""), "2Gi", &["ReadWriteOnce"])),
+        Some("requested PV is too small")
+    );
+    assert_eq!(
+        unsatisfied(&v, &claim("c", Some("fast"), "1Gi", &["ReadWriteOnce"])),
+        Some("storageClassName does not match")
+    );
+    assert_eq!(
+        unsatisfied(&v, &claim("c", Some(""), "1Gi", &["ReadWriteMany"])),
+        Some("incompatible accessMode")
+    );
+}
