@@ -59,7 +59,9 @@ fn run(cfg: config::Config) -> Result<(), String> {
         .map_err(|e| format!("creating {}: {e}", cfg.data_path.display()))?;
     let store = Arc::new(Store::open(&cfg.data_path).map_err(|e| e.to_string())?);
     ensure_system_namespaces(&store)?;
+    kinds::storageclass::ensure_default_class(&store)?;
     kinds::service::alloc::attach_store(store.clone());
+    kinds::storageclass::attach_store(store.clone());
 
     let controller = controller::new(store.clone(), adapter::files::FileStore::new(&cfg.data_path));
     let queue = controller.queue();

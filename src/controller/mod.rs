@@ -10,6 +10,7 @@ mod namespaces;
 pub mod pods;
 pub mod prober;
 pub mod services;
+pub mod storage;
 pub mod workloads;
 
 use crate::adapter::files::FileStore;
@@ -299,6 +300,17 @@ impl Controller {
                     services::enqueue_namespace(&self.store, &self.queue, &key.namespace);
                     pods::reconcile(rt, &self.store, &self.queue, &key.namespace, &key.name)
                 }
+            }
+            "persistentvolumeclaims" => storage::reconcile_claim(
+                &self.store,
+                &self.queue,
+                self.pods.get(),
+                &key.namespace,
+                &key.name,
+            ),
+            "storageclasses" => storage::reconcile_class(&self.store, &self.queue),
+            "persistentvolumes" => {
+                storage::reconcile_volume(&self.store, &self.queue, self.pods.get(), &key.name)
             }
             "replicasets" => workloads::replicaset::reconcile(
                 &self.store,

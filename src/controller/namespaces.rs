@@ -28,7 +28,11 @@ pub fn reconcile(
             store
                 .write(rt.storage, name, &oname, false, |cur| {
                     let Some(cur) = cur else { return Ok(None) };
-                    match rt.behavior.grace_period(cur, None) {
+                    // Finalizers hold an object as an API DELETE would (a
+                    // claim stays while a pod of the namespace mounts it).
+                    let finalizers =
+                        cur["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+                    match rt.behavior.grace_period(cur, None).or(finalizers.then_some(0)) {
                         Some(grace) => {
                             remaining += 1;
                             let mut o = (**cur).clone();

@@ -218,6 +218,10 @@ impl PodEnv for StoreEnv<'_> {
     fn secret(&self, namespace: &str, name: &str) -> Option<Arc<Value>> {
         self.0.get("secrets", namespace, name)
     }
+
+    fn claim_source(&self, namespace: &str, claim: &str) -> Result<conv::ClaimSource, String> {
+        super::storage::claim_source_in(self.0, namespace, claim)
+    }
 }
 
 fn label<'a>(c: &'a Value, key: &str) -> &'a str {
@@ -303,6 +307,11 @@ pub fn reconcile(
             p.forget(ns, name);
         }
         return terminate(rt, store, queue, &kubelet, &pod, mine);
+    }
+    // A pod starts only once every claim it mounts is bound (the scheduler's
+    // volume binding; WaitForFirstConsumer claims are provisioned now).
+    if mine.is_empty() && !super::storage::pod_claims_ready(store, queue, &pod, &node)? {
+        return Ok(());
     }
     let pod = if pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("").is_empty() {
         bind(store, &pod, &node)?

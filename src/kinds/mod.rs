@@ -16,11 +16,16 @@ pub mod endpointslice;
 pub mod event;
 pub mod namespace;
 pub mod node;
+pub mod persistentvolume;
+pub mod persistentvolumeclaim;
 pub mod pod;
 pub mod replicaset;
 pub mod secret;
 pub mod service;
 pub mod serviceaccount;
+pub mod storageclass;
+#[cfg(test)]
+mod testref;
 pub mod typed;
 
 /// A Table column definition (`meta.k8s.io/v1` `TableColumnDefinition`).
@@ -226,12 +231,15 @@ pub fn registry() -> &'static [&'static ResourceType] {
         &pod::PODS,
         &secret::SECRETS,
         &serviceaccount::SERVICEACCOUNTS,
+        &persistentvolumeclaim::PERSISTENTVOLUMECLAIMS,
+        &persistentvolume::PERSISTENTVOLUMES,
         &deployment::DEPLOYMENTS,
         &replicaset::REPLICASETS,
         &service::SERVICES,
         &endpoints::ENDPOINTS,
         &event::EVENTS_K8S_IO,
         &endpointslice::ENDPOINTSLICES,
+        &storageclass::STORAGECLASSES,
     ];
     ALL
 }

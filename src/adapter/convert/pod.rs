@@ -22,6 +22,15 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// What backs a persistentVolumeClaim volume: its bound PersistentVolume's source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimSource {
+    /// A Docker volume (volumes of k2d's provisioner), mounted by name.
+    DockerVolume(String),
+    /// A directory of the Docker host (a `hostPath` volume), bind-mounted.
+    HostPath(PathBuf),
+}
+
 /// The store lookups the converter needs (ConfigMaps and Secrets by namespace and name).
 pub trait PodEnv {
     fn configmap(&self, namespace: &str, name: &str) -> Option<Arc<Value>>;
@@ -32,6 +41,11 @@ pub trait PodEnv {
     /// subdirectory, so those become bind mounts of `<mountpoint>/<subPath>`.
     fn volume_mountpoint(&self, _docker_name: &str) -> Option<PathBuf> {
         None
+    }
+    /// What the claim `namespace/claim` is bound to; `Err` says why it cannot
+    /// be mounted (missing, not bound, a volume type k2d cannot mount).
+    fn claim_source(&self, _namespace: &str, claim: &str) -> Result<ClaimSource, String> {
+        Err(format!("persistentvolumeclaim {} not found", quote(claim)))
     }
 }
 
@@ -164,11 +178,6 @@ pub fn emptydir_volume_name(pod: &Value, volume: &str) -> String {
         s(pod, "/metadata/namespace"),
         uid8(pod)
     )
-}
-
-/// Docker volume backing a persistentVolumeClaim (shared by every pod using it).
-pub fn pvc_volume_name(namespace: &str, claim: &str) -> String {
-    format!("k2d-pvc-{namespace}-{claim}")
 }
 
 /// Kind of the pod's controlling owner (`ReplicaSet`, `Job`...), or `Pod`.
@@ -596,10 +605,25 @@ fn mounts(
             let (docker_name, ro) = if vol.get("emptyDir").is_some() {
                 (emptydir_volume_name(pod, name), read_only)
             } else if let Some(pvc) = vol.get("persistentVolumeClaim") {
-                (
-                    pvc_volume_name(s(pod, "/metadata/namespace"), s(pvc, "/claimName")),
-                    read_only || flag(pvc, "/readOnly"),
-                )
+                let ro = read_only || flag(pvc, "/readOnly");
+                let claim = s(pvc, "/claimName");
+                match ctx.env.claim_source(s(pod, "/metadata/namespace"), claim) {
+                    Ok(ClaimSource::DockerVolume(v)) => (v, ro),
+                    Ok(ClaimSource::HostPath(mut src)) => {
+                        if !sub_path.is_empty() {
+                            src = src.join(&sub_path);
+                        }
+                        binds.push(format!("{}:{target}{}", src.to_string_lossy(), ro_suffix(ro)));
+                        continue;
+                    }
+                    Err(why) => {
+                        return Err(config_error(format!(
+                            "volume {} (claim {}): {why}",
+                            quote(name),
+                            quote(claim)
+                        )));
+                    }
+                }
             } else {
                 return Err(config_error(format!(
                     "volume {} has a type k2d cannot mount",

@@ -7,6 +7,7 @@ struct FakeEnv {
     configmaps: HashMap<String, Arc<Value>>,
     secrets: HashMap<String, Arc<Value>>,
     mountpoints: HashMap<String, PathBuf>,
+    claims: HashMap<String, ClaimSource>,
 }
 
 impl PodEnv for FakeEnv {
@@ -19,10 +20,19 @@ impl PodEnv for FakeEnv {
     fn volume_mountpoint(&self, docker_name: &str) -> Option<PathBuf> {
         self.mountpoints.get(docker_name).cloned()
     }
+    fn claim_source(&self, namespace: &str, claim: &str) -> Result<ClaimSource, String> {
+        self.claims
+            .get(&format!("{namespace}/{claim}"))
+            .cloned()
+            .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" is not bound"))
+    }
 }
 
 fn fake_env() -> FakeEnv {
     let mut e = FakeEnv::default();
+    e.claims
+        .insert("demo/db-data".into(), ClaimSource::DockerVolume("k2d-pvc-demo-db-data".into()));
+    e.claims.insert("demo/host-data".into(), ClaimSource::HostPath(PathBuf::from("/srv/pv")));
     e.configmaps.insert(
         "demo/app-config".into(),
         Arc::new(json!({"metadata": {"name": "app-config", "namespace": "demo"},
@@ -85,7 +95,6 @@ fn names_carry_pod_identity() {
     assert_eq!(sandbox_name(&p), "k2d_POD_web_demo_01234567");
     assert_eq!(container_name(&p, "app", 3), "k2d_app_web_demo_01234567_3");
     assert_eq!(emptydir_volume_name(&p, "cache"), "k2d_web_demo_01234567_cache");
-    assert_eq!(pvc_volume_name("demo", "data"), "k2d-pvc-demo-data");
 }
 
 #[test]
@@ -678,4 +687,29 @@ fn volume_errors_read_like_failed_mount_events() {
         e.message,
         "MountVolume.SetUp failed for volume \"n\" : volume type nfs is not supported by k2d"
     );
+}
+
+#[test]
+fn claims_mount_what_their_volume_is() {
+    let mut p = volume_pod();
+    p["spec"]["volumes"] = json!([
+        {"name": "host", "persistentVolumeClaim": {"claimName": "host-data"}},
+        {"name": "unbound", "persistentVolumeClaim": {"claimName": "later"}}
+    ]);
+    p["spec"]["containers"][0]["volumeMounts"] = json!([
+        {"name": "host", "mountPath": "/h"},
+        {"name": "host", "mountPath": "/hs", "subPath": "x", "readOnly": true}
+    ]);
+    let env = fake_env();
+    let c = &p["spec"]["containers"][0];
+    let cfg = container_config(&p, c, ContainerKind::Regular, 0, &ctx(&env, &dir)).unwrap();
+    assert_eq!(cfg["HostConfig"]["Binds"], json!(["/srv/pv:/h", "/srv/pv/x:/hs:ro"]));
+    // An unbound claim is a FailedMount naming why.
+    let e = volumes(&p, &env).unwrap_err();
+    assert_eq!(e.reason, "FailedMount");
+    assert!(e.message.contains("\"later\" is not bound"), "{}", e.message);
+    p["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "unbound", "mountPath": "/u"}]);
+    let c = &p["spec"]["containers"][0];
+    let e = container_config(&p, c, ContainerKind::Regular, 0, &ctx(&env, &dir)).unwrap_err();
+    assert_eq!(e.reason, "CreateContainerConfigError");
 }

@@ -5,7 +5,7 @@
 
 use super::env::{arr, find_container, metadata_field_value, resource_value};
 use super::{
-    ConvertError, PodEnv, VolumeAction, emptydir_volume_name, pod_labels, pvc_volume_name, s,
+    ClaimSource, ConvertError, PodEnv, VolumeAction, emptydir_volume_name, pod_labels, s,
     secret_bytes,
 };
 use crate::adapter::convert::labels;
@@ -81,15 +81,24 @@ pub fn volume_actions(pod: &Value, env: &dyn PodEnv) -> Result<Vec<VolumeAction>
             }
         } else if let Some(src) = vol.get("persistentVolumeClaim") {
             let claim = s(src, "/claimName");
-            let mut labels = BTreeMap::new();
-            labels.insert(labels::MANAGED.into(), "true".into());
-            labels.insert(labels::POD_NAMESPACE.into(), ns.into());
-            labels.insert(PVC_LABEL.into(), claim.into());
-            VolumeAction::DockerVolume {
-                volume: name.into(),
-                docker_name: pvc_volume_name(ns, claim),
-                labels,
-                driver_opts: BTreeMap::new(),
+            // The claim's bound volume decides: a Docker volume of k2d's
+            // provisioner (created when provisioned; recreated empty only if
+            // it vanished from Docker) or a host directory.
+            match env.claim_source(ns, claim) {
+                Ok(ClaimSource::DockerVolume(docker_name)) => {
+                    let mut labels = BTreeMap::new();
+                    labels.insert(labels::MANAGED.into(), "true".into());
+                    labels.insert(labels::POD_NAMESPACE.into(), ns.into());
+                    labels.insert(PVC_LABEL.into(), claim.into());
+                    VolumeAction::DockerVolume {
+                        volume: name.into(),
+                        docker_name,
+                        labels,
+                        driver_opts: BTreeMap::new(),
+                    }
+                }
+                Ok(ClaimSource::HostPath(_)) => VolumeAction::None,
+                Err(why) => return Err(fail(why)),
             }
         } else if vol.get("hostPath").is_some() {
             VolumeAction::None
