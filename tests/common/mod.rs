@@ -364,9 +364,33 @@ impl K2d {
 }
 
 impl Drop for K2d {
+    /// Also removes what this instance left in Docker (containers, volumes), so a test that
+    /// failed halfway leaves nothing running; other instances' objects carry another label.
     fn drop(&mut self) {
         self.kill_9();
+        if self.docker_host == "unix:///var/run/docker.sock" {
+            remove_docker_objects(&self.instance_id());
+        }
         let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Remove the containers and volumes of the k2d instance `instance` from the machine's Docker.
+fn remove_docker_objects(instance: &str) {
+    if instance.is_empty() {
+        return;
+    }
+    let filter = format!("label=k2d.io/instance={instance}");
+    for (list, remove) in [
+        (&["ps", "-aq", "--filter"][..], &["rm", "-f"][..]),
+        (&["volume", "ls", "-q", "--filter"][..], &["volume", "rm", "-f"][..]),
+    ] {
+        let ids = docker(&[list, &[filter.as_str()]].concat());
+        let ids: Vec<&str> =
+            std::str::from_utf8(&ids.stdout).unwrap_or("").split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = docker(&[remove, &ids].concat());
+        }
     }
 }
 
@@ -678,6 +702,9 @@ extern "C" fn cleanup_shared() {
             libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
         }
     }
+    // Namespaces the tests deleted without waiting may still hold containers.
+    let instance = std::fs::read_to_string(root.join("data/instance")).unwrap_or_default();
+    remove_docker_objects(instance.trim());
     let _ = std::fs::remove_dir_all(root);
 }
 
