@@ -142,16 +142,20 @@ fn traffic_spreads_over_all_pods_by_every_name_and_from_the_host() {
     let other = k.namespace(&ns_name("svc-client"));
     let _gone = (Cleanup(k, ns.name.clone()), Cleanup(k, other.name.clone()));
     let n = &ns.name;
-    let mut manifest = String::new();
-    for i in 1..=3 {
-        manifest.push_str(&web_pod(&format!("web-{i}"), "web"));
-    }
+    // A three-replica Deployment of the web pod.
+    let template = web_pod("x", "web");
+    let pod_spec = template.split_once("spec:\n").map(|(_, spec)| spec).unwrap_or_default();
+    let pod_spec = pod_spec.trim_end_matches("---\n").replace("\n", "\n    ");
+    let mut manifest = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: 3\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n    {pod_spec}\n---\n"
+    );
     manifest.push_str(
         "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: NodePort\n  selector: {app: web}\n  ports: [{name: http, port: 80, targetPort: http}]\n",
     );
     k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &manifest);
     wait_endpoints(k, n, "web", 3);
-    let pods = set("web-1 web-2 web-3");
+    let pods = set(&get(k, n, "pods", "{.items[*].metadata.name}"));
+    assert_eq!(pods.len(), 3, "{pods:?}");
 
     let script = format!(
         "for name in web web.{n} web.{n}.svc web.{n}.svc.cluster.local; do for i in 1 2 3 4 5 6; do echo \"$name $(timeout 5 wget -qO- $name)\"; done; done"
@@ -251,7 +255,13 @@ fn expose_headless_and_deletion() {
     let ns = k.namespace(&ns_name("svc-misc"));
     let n = &ns.name;
     let _gone = Cleanup(k, n.clone());
-    let pods = format!("{}{}", web_pod("db-1", "db"), web_pod("db-2", "db"));
+    // db-2 is StatefulSet-shaped: it has its own name under the headless Service.
+    let db2 = web_pod("db-2", "db").replace(
+        "spec:\n  terminationGracePeriodSeconds",
+        "spec:\n  hostname: db-0\n  subdomain: db\n  terminationGracePeriodSeconds",
+    );
+    assert!(db2.contains("subdomain: db"));
+    let pods = format!("{}{db2}", web_pod("db-1", "db"));
     k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &pods);
     k.ok_stdin(
         DEFAULT,
@@ -274,8 +284,13 @@ fn expose_headless_and_deletion() {
         k,
         n,
         "client",
-        &format!("nslookup db.{n}.svc.cluster.local; echo; timeout 5 wget -qO- one:81"),
+        &format!(
+            "nslookup db.{n}.svc.cluster.local; echo; timeout 5 wget -qO- one:81; for h in db-0.db db-0.db.{n}.svc.cluster.local; do echo \"$h $(timeout 5 wget -qO- $h:8080)\"; done"
+        ),
     );
+    for h in ["db-0.db".to_string(), format!("db-0.db.{n}.svc.cluster.local")] {
+        assert!(log.contains(&format!("{h} db-0")), "{h} did not reach db-2: {log}");
+    }
     let ips = wait_endpoints(k, n, "db", 2);
     for ip in &ips {
         assert!(log.contains(ip.as_str()), "headless answer lacks {ip}: {log}");

@@ -484,10 +484,6 @@ fn sync_headless(rt: &PodRuntime, store: &Store, queue: &Queue, ns: &str) -> Res
         let headless =
             if alias_member(&pod) { headless_selecting(store, ns, &pod) } else { Vec::new() };
         let mut want: Vec<String> = vec![pod_name.to_string()];
-        let sub = pod["spec"]["subdomain"].as_str().unwrap_or("");
-        if !sub.is_empty() {
-            want.push(format!("{}.{sub}", crate::adapter::convert::pod::pod_hostname(&pod)));
-        }
         want.extend(conv::pod_extra_aliases(&pod, &headless));
         let id = sb["Id"].as_str().unwrap_or("");
         let have = inspect_aliases(rt, id);

@@ -346,11 +346,8 @@ pub fn sandbox_config(pod: &Value, ctx: &PodContext) -> Result<Value, ConvertErr
     cfg.insert("HostConfig".into(), Value::Object(host));
 
     if !host_network {
-        let mut aliases = vec![s(pod, "/metadata/name").to_string()];
-        let sub = s(spec, "/subdomain");
-        if !sub.is_empty() {
-            aliases.push(format!("{}.{sub}", pod_hostname(pod)));
-        }
+        // `<hostname>.<subdomain>` names come with the headless Service (pod_extra_aliases).
+        let aliases = vec![s(pod, "/metadata/name").to_string()];
         let mut endpoints = Map::new();
         endpoints.insert(ctx.network.to_string(), json!({"Aliases": aliases}));
         cfg.insert("NetworkingConfig".into(), json!({"EndpointsConfig": endpoints}));

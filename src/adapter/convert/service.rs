@@ -200,15 +200,17 @@ pub fn apply_cluster_dns(pod: &Value, config: &mut Value) {
     host["DnsOptions"] = json!(options);
 }
 
-/// The names a pod's sandbox answers to besides its own: for a pod with
-/// `subdomain`, `<hostname>.<subdomain>.<ns>[.svc[.cluster.local]]`, and for
-/// every headless Service it backs (`headless`: their names), the Service's names.
+/// The names a pod's sandbox answers to besides its own: for every headless Service it backs
+/// (`headless`: their names), the Service's names, and when one of them is the pod's
+/// `subdomain`, `<hostname>.<subdomain>[.<ns>[.svc[.cluster.local]]]`. As in Kubernetes, a
+/// pod's own name under its subdomain exists only while that headless Service selects it.
 pub fn pod_extra_aliases(pod: &Value, headless: &[String]) -> Vec<String> {
     let ns = s(pod, "/metadata/namespace");
     let mut out = Vec::new();
     let sub = s(pod, "/spec/subdomain");
-    if !sub.is_empty() {
+    if !sub.is_empty() && headless.iter().any(|h| h == sub) {
         let host = super::pod::pod_hostname(pod);
+        out.push(format!("{host}.{sub}"));
         out.push(format!("{host}.{sub}.{ns}"));
         out.push(format!("{host}.{sub}.{ns}.svc"));
         out.push(format!("{host}.{sub}.{ns}.svc.{CLUSTER_DOMAIN}"));
@@ -284,6 +286,7 @@ mod tests {
         assert_eq!(
             pod_extra_aliases(&pod, &["db".to_string()]),
             vec![
+                "db-0.db",
                 "db-0.db.shop",
                 "db-0.db.shop.svc",
                 "db-0.db.shop.svc.cluster.local",
@@ -292,5 +295,7 @@ mod tests {
                 "db.shop.svc.cluster.local"
             ]
         );
+        // Without its headless Service the subdomain gives the pod no name.
+        assert_eq!(pod_extra_aliases(&pod, &[]), Vec::<String>::new());
     }
 }
