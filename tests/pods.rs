@@ -704,6 +704,48 @@ fn secret_volume_file_is_not_world_readable() {
     ns.finish();
 }
 
+#[test]
+fn sub_path_mounts_of_claims_and_empty_dirs() {
+    let k = shared();
+    let ns = TestNs::new(k, "subpath");
+    ns.apply(&[json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    })]);
+    // The MySQL-chart shape: one claim, each mount a directory of it; the whole
+    // claim and an emptyDir's subdirectory too.
+    let mut c = sh(
+        "c",
+        "echo a > /a/f && echo b > /b/f && echo e > /e/f && ls /all > /all/listing && sleep 3600",
+    );
+    c["volumeMounts"] = json!([
+        {"name": "data", "mountPath": "/a", "subPath": "one"},
+        {"name": "data", "mountPath": "/b", "subPath": "two/deeper"},
+        {"name": "data", "mountPath": "/all"},
+        {"name": "scratch", "mountPath": "/e", "subPath": "sub"},
+    ]);
+    ns.apply(&[pod(
+        "sub",
+        vec![c],
+        json!({"volumes": [
+            {"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+            {"name": "scratch", "emptyDir": {}},
+        ]}),
+    )]);
+    ns.wait_running("sub", START);
+    let id = ns.container("sub", "c").expect("container")["Id"].as_str().unwrap_or("").to_string();
+    let wait_file = |path: &str| {
+        common::eventually(path, Duration::from_secs(20), || {
+            let out = docker(&["exec", &id, "cat", path]);
+            out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        })
+    };
+    assert_eq!(wait_file("/all/one/f"), "a");
+    assert_eq!(wait_file("/all/two/deeper/f"), "b");
+    assert_eq!(wait_file("/e/f"), "e");
+    ns.finish();
+}
+
 // ------------------------------------------------------------------ behind k2d's back
 
 /// Follow `kubectl get pods -w` for `pod`, run `act`, and return how long it

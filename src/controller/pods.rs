@@ -207,8 +207,8 @@ impl PodRuntime {
     }
 }
 
-/// Store lookups for the converter.
-struct StoreEnv<'a>(&'a Store);
+/// Store (and Docker volume) lookups for the converter.
+struct StoreEnv<'a>(&'a Store, &'a Docker);
 
 impl PodEnv for StoreEnv<'_> {
     fn configmap(&self, namespace: &str, name: &str) -> Option<Arc<Value>> {
@@ -221,6 +221,14 @@ impl PodEnv for StoreEnv<'_> {
 
     fn claim_source(&self, namespace: &str, claim: &str) -> Result<conv::ClaimSource, String> {
         super::storage::claim_source_in(self.0, namespace, claim)
+    }
+
+    /// Docker's own path of the volume. Binds are resolved by the daemon, so the path is
+    /// right even when k2d itself runs in a container.
+    fn volume_mountpoint(&self, docker_name: &str) -> Option<PathBuf> {
+        let path = format!("/volumes/{}", encode_query(docker_name));
+        let v: Value = self.1.get_json(&path).ok()?;
+        v["Mountpoint"].as_str().filter(|m| !m.is_empty()).map(PathBuf::from)
     }
 }
 
@@ -509,7 +517,7 @@ fn run_pod(
     }
 
     // Volumes first: a pod never starts without its files.
-    let env = StoreEnv(store);
+    let env = StoreEnv(store, &rt.docker);
     match conv::volumes(pod, &env) {
         Ok(actions) => prepare_volumes(rt, &uid, actions)?,
         Err(e) => {
