@@ -153,6 +153,46 @@ fn init_containers_run_to_completion_in_order_before_the_main_container() {
 }
 
 #[test]
+fn sidecars_run_beside_the_app_and_stop_when_it_is_done() {
+    let k = shared();
+    let ns = TestNs::new(k, "sidecar");
+    // The sidecar serves on localhost; the init container after it and the app use it, so
+    // they can only succeed while it runs beside them.
+    let mut proxy = sh(
+        "proxy",
+        "mkdir -p /www && echo from-sidecar > /www/index.html && exec httpd -f -p 8080 -h /www",
+    );
+    proxy["restartPolicy"] = json!("Always");
+    let init = sh("check", "wget -qO- localhost:8080");
+    let app = |script: &str| sh("app", script);
+    let spec = |policy: &str| json!({"restartPolicy": policy, "initContainers": [proxy.clone(), init.clone()]});
+    ns.apply(&[
+        pod("long", vec![app("wget -qO- localhost:8080; sleep 3600")], spec("Always")),
+        pod("job", vec![app("sleep 2; wget -qO- localhost:8080")], spec("Never")),
+    ]);
+    let p = ns.wait_running("long", START);
+    assert!(cstatus(&p, "proxy")["state"]["running"].is_object(), "{}", p["status"]);
+    assert_eq!(cstatus(&p, "proxy")["started"], true, "{}", p["status"]);
+    assert_eq!(cstatus(&p, "check")["state"]["terminated"]["exitCode"], 0, "{}", p["status"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ns.docker_logs("long", "app").contains("from-sidecar") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(ns.docker_logs("long", "app"), "from-sidecar\n");
+    // The sidecar counts as a container of the pod, as kube-apiserver prints it.
+    let cols = row(k, &ns.name, "long", &[]);
+    assert_eq!(cols[1..3], ["2/2", "Running"], "{cols:?}");
+
+    // A run-to-completion pod: once its app is done, the sidecar is stopped and the pod
+    // Succeeds (it would run forever otherwise).
+    let done = ns.wait_phase("job", "Succeeded", START);
+    assert_eq!(cstatus(&done, "app")["state"]["terminated"]["exitCode"], 0, "{}", done["status"]);
+    assert!(cstatus(&done, "proxy")["state"]["terminated"].is_object(), "{}", done["status"]);
+    assert_eq!(ns.docker_logs("job", "app"), "from-sidecar\n");
+    ns.finish();
+}
+
+#[test]
 fn get_pods_wide_shows_ip_and_node() {
     let k = shared();
     let ns = TestNs::new(k, "wide");

@@ -590,17 +590,41 @@ fn run_pod(
     let policy =
         pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always").to_string();
 
-    // Init containers, one at a time, in order.
+    // Init containers, one at a time, in order. Sidecars (`restartPolicy: Always` init
+    // containers) start in their turn and keep running beside the app: the next init
+    // container waits only until the sidecar has started, and a sidecar that exits is
+    // restarted whatever the pod's restartPolicy, until the app is done.
+    let app_began = containers_of(pod, "containers")
+        .any(|c| status::current_attempt(observed, c["name"].as_str().unwrap_or("")).is_some());
+    let app_done = app_finished(pod, observed, &policy);
     for c in containers_of(pod, "initContainers") {
         let cname = c["name"].as_str().unwrap_or("");
+        let sidecar = is_sidecar_spec(c);
         let current = status::current_attempt(observed, cname).cloned();
         match current {
+            None if sidecar && app_done => continue,
             None => {
                 let n = first_attempt(pod, "initContainerStatuses", cname);
                 start(pass, c, ContainerKind::Init, n, &ctx, waiting)?;
+                if sidecar && app_began {
+                    continue;
+                }
                 return Ok(());
             }
             Some(cur) if running(&cur) => {
+                if sidecar && (app_began || sidecar_started(pass, c)) {
+                    continue;
+                }
+                all_waiting_regular(pod, waiting, "PodInitializing");
+                return Ok(());
+            }
+            Some(_) if sidecar && app_done => continue,
+            Some(cur) if sidecar => {
+                restart_with_backoff(pass, c, ContainerKind::Init, &cur, &ctx, waiting)?;
+                cleanup_old_attempts(rt, observed, cname)?;
+                if app_began {
+                    continue;
+                }
                 all_waiting_regular(pod, waiting, "PodInitializing");
                 return Ok(());
             }
@@ -615,6 +639,11 @@ fn run_pod(
                 return Ok(());
             }
         }
+    }
+    if app_done {
+        // The app finished for good: its sidecars are stopped so the pod can complete.
+        stop_sidecars(pass, observed);
+        return Ok(());
     }
 
     for c in containers_of(pod, "containers") {
@@ -641,6 +670,87 @@ fn run_pod(
         cleanup_old_attempts(rt, observed, cname)?;
     }
     Ok(())
+}
+
+fn is_sidecar_spec(c: &Value) -> bool {
+    c["restartPolicy"].as_str() == Some("Always")
+}
+
+/// A running sidecar counts as started once its startupProbe (if any) has passed.
+fn sidecar_started(pass: &Pass, c: &Value) -> bool {
+    if c.get("startupProbe").is_none_or(Value::is_null) {
+        return true;
+    }
+    let Some(prober) = &pass.rt.prober else { return true };
+    let m = &pass.pod["metadata"];
+    let results = prober.results(
+        m["namespace"].as_str().unwrap_or(""),
+        m["name"].as_str().unwrap_or(""),
+        m["uid"].as_str().unwrap_or(""),
+    );
+    results.started.get(c["name"].as_str().unwrap_or("")) == Some(&true)
+}
+
+/// Every app container has exited and none will be restarted (`Never`, or `OnFailure` after
+/// success): the point where the kubelet stops a pod's sidecars.
+fn app_finished(pod: &Value, observed: &Observed, policy: &str) -> bool {
+    if policy == "Always" {
+        return false;
+    }
+    let mut apps = containers_of(pod, "containers").peekable();
+    apps.peek().is_some()
+        && apps.all(|c| {
+            status::current_attempt(observed, c["name"].as_str().unwrap_or(""))
+                .is_some_and(|cur| !running(cur) && (policy == "Never" || exit_code(cur) == 0))
+        })
+}
+
+/// Stop the running sidecars of a finished pod, last-declared first, off this thread.
+fn stop_sidecars(pass: &Pass, observed: &Observed) {
+    let Pass { rt, queue, kubelet, pod, .. } = *pass;
+    let mut ids = Vec::new();
+    for c in containers_of(pod, "initContainers").filter(|c| is_sidecar_spec(c)) {
+        let cname = c["name"].as_str().unwrap_or("");
+        if let Some(cur) = status::current_attempt(observed, cname).filter(|c| running(c)) {
+            ids.push(id_of(cur).to_string());
+            kubelet.record(
+                pod,
+                &format!("spec.initContainers{{{cname}}}"),
+                EventType::Normal,
+                "Killing",
+                &format!("Stopping container {cname}"),
+            );
+        }
+    }
+    let m = &pod["metadata"];
+    let key = format!("{}/sidecars", m["uid"].as_str().unwrap_or(""));
+    if ids.is_empty() || !rt.stopping.lock().insert(key.clone()) {
+        return;
+    }
+    ids.reverse();
+    let grace = pod["spec"]["terminationGracePeriodSeconds"].as_i64().unwrap_or(30).max(0);
+    let (ns, name) = (m["namespace"].as_str().unwrap_or(""), m["name"].as_str().unwrap_or(""));
+    let (ns, name) = (ns.to_string(), name.to_string());
+    let (docker, stopping, q) = (rt.docker.clone(), rt.stopping.clone(), queue.clone());
+    let job = move || {
+        for id in ids {
+            if let Err(e) = docker.post_empty::<Value>(&format!("/containers/{id}/stop?t={grace}"))
+            {
+                log::debug!("stopping sidecar {id}: {e}");
+            }
+        }
+        stopping.lock().remove(&key);
+        q.enqueue("pods", &ns, &name);
+    };
+    if rt.stop_jobs.try_send(Box::new(job)).is_err() {
+        rt.stopping.lock().remove(&format!("{}/sidecars", m["uid"].as_str().unwrap_or("")));
+        queue.enqueue_after(
+            "pods",
+            m["namespace"].as_str().unwrap_or(""),
+            m["name"].as_str().unwrap_or(""),
+            Duration::from_secs(1),
+        );
+    }
 }
 
 /// The attempt number for a container Docker has no attempt of. Usually 0;
@@ -996,7 +1106,18 @@ fn terminate(
                     )
                 })
                 .collect();
-            ids.sort_by_key(|(_, sandbox, _)| *sandbox);
+            // Sidecars after the app containers, in reverse order (as the kubelet).
+            let sidecars: Vec<&str> = containers_of(pod, "initContainers")
+                .filter(|c| is_sidecar_spec(c))
+                .map(|c| c["name"].as_str().unwrap_or(""))
+                .collect();
+            let rank = |sandbox: bool, cname: &str| match sidecars.iter().position(|s| *s == cname)
+            {
+                _ if sandbox => usize::MAX,
+                Some(i) => usize::MAX - 1 - i,
+                None => 0,
+            };
+            ids.sort_by_key(|(_, sandbox, cname)| rank(*sandbox, cname));
             for (_, sandbox, cname) in &ids {
                 if !sandbox {
                     kubelet.record(

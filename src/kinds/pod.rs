@@ -283,34 +283,58 @@ pub fn qos_class(pod: &Value) -> &'static str {
     "Burstable"
 }
 
-/// kubectl's pod status summary: ready and total containers, the STATUS
-/// word (`Running`, `CrashLoopBackOff`, `Init:0/1`, `Terminating`...), and
-/// restarts (with the age of the last restart).
+/// The server's pod status summary (`printPod`): ready and total containers (sidecars —
+/// `restartPolicy: Always` init containers — count as containers), the STATUS word
+/// (`Running`, `CrashLoopBackOff`, `Init:0/1`, `Terminating`...), and restarts (with the age
+/// of the last restart). Once the pod is initialized, finished init containers' restarts no
+/// longer count; sidecars' do.
 fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, String) {
-    let total = obj.pointer("/spec/containers").and_then(Value::as_array).map_or(0, Vec::len);
+    let empty = Vec::new();
+    let list = |ptr: &str| obj.pointer(ptr).and_then(Value::as_array).unwrap_or(&empty);
+    let init_specs = list("/spec/initContainers");
+    let is_sidecar = |name: &Value| {
+        init_specs.iter().any(|c| c["name"] == *name && c["restartPolicy"] == "Always")
+    };
+    let mut total = list("/spec/containers").len();
+    total += init_specs.iter().filter(|c| c["restartPolicy"] == "Always").count();
     let mut reason = str_at(obj, &["status", "reason"])
         .or_else(|| str_at(obj, &["status", "phase"]))
         .unwrap_or("Pending")
         .to_string();
-    let mut restarts = 0i64;
-    let mut last_restart: Option<String> = None;
-    let mut note_restart = |cs: &Value| {
-        restarts += cs["restartCount"].as_i64().unwrap_or(0);
-        if let Some(t) = cs.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str)
-            && last_restart.as_deref().is_none_or(|l| t > l)
-        {
-            last_restart = Some(t.to_string());
+    let conditions = list("/status/conditions");
+    let condition = |t: &str| conditions.iter().find(|c| c["type"] == t);
+    if condition("PodScheduled").is_some_and(|c| c["reason"] == "SchedulingGated") {
+        reason = "SchedulingGated".into();
+    }
+    /// Restarts and the latest restart's time.
+    #[derive(Default)]
+    struct Restarts(i64, Option<String>);
+    impl Restarts {
+        fn note(&mut self, cs: &Value) {
+            self.0 += cs["restartCount"].as_i64().unwrap_or(0);
+            if let Some(t) = cs.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str)
+                && self.1.as_deref().is_none_or(|l| t > l)
+            {
+                self.1 = Some(t.to_string());
+            }
         }
-    };
-    let empty = Vec::new();
-    let init_statuses =
-        obj.pointer("/status/initContainerStatuses").and_then(Value::as_array).unwrap_or(&empty);
-    let init_total =
-        obj.pointer("/spec/initContainers").and_then(Value::as_array).map_or(0, Vec::len);
+    }
+    let (mut restarts, mut sidecar_restarts) = (Restarts::default(), Restarts::default());
+    let mut ready = 0;
     let mut initializing = false;
-    for (i, cs) in init_statuses.iter().enumerate() {
-        note_restart(cs);
+    for (i, cs) in list("/status/initContainerStatuses").iter().enumerate() {
+        restarts.note(cs);
+        let sidecar = is_sidecar(&cs["name"]);
+        if sidecar {
+            sidecar_restarts.note(cs);
+        }
         if cs.pointer("/state/terminated/exitCode").and_then(Value::as_i64) == Some(0) {
+            continue;
+        }
+        if sidecar && cs["started"] == true {
+            if cs["ready"] == true {
+                ready += 1;
+            }
             continue;
         }
         initializing = true;
@@ -325,18 +349,16 @@ fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, St
         } else {
             match cs.pointer("/state/waiting/reason").and_then(Value::as_str) {
                 Some(r) if !r.is_empty() && r != "PodInitializing" => format!("Init:{r}"),
-                _ => format!("Init:{i}/{init_total}"),
+                _ => format!("Init:{i}/{}", init_specs.len()),
             }
         };
         break;
     }
-    let mut ready = 0;
-    if !initializing {
-        let statuses =
-            obj.pointer("/status/containerStatuses").and_then(Value::as_array).unwrap_or(&empty);
+    if !initializing || condition("Initialized").is_some_and(|c| c["status"] == "True") {
+        restarts = sidecar_restarts;
         let mut has_running = false;
-        for cs in statuses.iter().rev() {
-            note_restart(cs);
+        for cs in list("/status/containerStatuses").iter().rev() {
+            restarts.note(cs);
             if let Some(r) = cs
                 .pointer("/state/waiting/reason")
                 .and_then(Value::as_str)
@@ -357,19 +379,21 @@ fn summary(obj: &Value, now: std::time::SystemTime) -> (usize, usize, String, St
             }
         }
         if reason == "Completed" && has_running {
-            reason = "Running".into();
+            let pod_ready = condition("Ready").is_some_and(|c| c["status"] == "True");
+            reason = if pod_ready { "Running" } else { "NotReady" }.into();
         }
     }
-    if obj.pointer("/metadata/deletionTimestamp").is_some() {
-        reason = if str_at(obj, &["status", "reason"]) == Some("NodeLost") {
-            "Unknown".into()
-        } else {
-            "Terminating".into()
-        };
+    if obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        let phase = str_at(obj, &["status", "phase"]).unwrap_or("");
+        if str_at(obj, &["status", "reason"]) == Some("NodeLost") {
+            reason = "Unknown".into();
+        } else if phase != "Succeeded" && phase != "Failed" {
+            reason = "Terminating".into();
+        }
     }
-    let restarts = match last_restart {
-        Some(t) if restarts > 0 => format!("{restarts} ({} ago)", table::human_age(&t, now)),
-        _ => restarts.to_string(),
+    let restarts = match restarts {
+        Restarts(n, Some(t)) if n != 0 => format!("{n} ({} ago)", table::human_age(&t, now)),
+        Restarts(n, _) => n.to_string(),
     };
     (ready, total, reason, restarts)
 }

@@ -452,3 +452,33 @@ fn updates_may_change_only_images_deadlines_tolerations_and_metadata() {
     bound["spec"]["nodeName"] = json!("a");
     assert_eq!(update_causes(&bound, |p| p["spec"]["nodeName"] = json!("b")).len(), 1);
 }
+
+#[test]
+fn status_summary_counts_sidecars_like_the_server() {
+    let now = std::time::SystemTime::now();
+    let pod = |init_statuses: Value, initialized: &str| {
+        json!({"metadata": {"name": "p"},
+            "spec": {"initContainers": [{"name": "setup"}, {"name": "proxy", "restartPolicy": "Always"}],
+                "containers": [{"name": "app"}]},
+            "status": {"phase": "Running",
+                "conditions": [{"type": "Initialized", "status": initialized},
+                    {"type": "Ready", "status": "True"}],
+                "initContainerStatuses": init_statuses,
+                "containerStatuses": [{"name": "app", "ready": true, "restartCount": 1,
+                    "state": {"running": {}}}]}})
+    };
+    let done = json!({"name": "setup", "restartCount": 4,
+        "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}});
+    let proxy = |started: bool, ready: bool| {
+        json!({"name": "proxy", "restartCount": 2, "started": started, "ready": ready,
+            "state": {"running": {}}})
+    };
+    // Initialized: 2 of 2 ready; the finished init container's 4 restarts no longer count.
+    let (ready, total, status, restarts) =
+        summary(&pod(json!([done.clone(), proxy(true, true)]), "True"), now);
+    assert_eq!((ready, total, status.as_str(), restarts.as_str()), (2, 2, "Running", "3"));
+    // A sidecar not started yet holds initialization: Init:1/2, every restart counted.
+    let (ready, total, status, restarts) =
+        summary(&pod(json!([done, proxy(false, false)]), "False"), now);
+    assert_eq!((ready, total, status.as_str(), restarts.as_str()), (0, 2, "Init:1/2", "6"));
+}
