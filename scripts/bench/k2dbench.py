@@ -705,20 +705,26 @@ def delete_namespace(ctx, k, c, figure):
         subprocess.run(["docker", "rm", "-f", *left], stdout=subprocess.DEVNULL)
 
 
-def bench_pods(ctx):
-    """10 single-container pods from `kubectl apply` to all Running, next to `docker run -d` of
-    the same 10 containers; RSS with 50 pods; time to delete them all."""
+def start_for_pods(ctx):
+    """A k2d with the bench namespace and one warm-up pod Running (the first pod also builds
+    k2d's pause image and the pod network, which the timed figures should not include)."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run([os.path.join(repo, "scripts", "test-image.sh")], check=True)
     k, _ = ctx.start()
     create_namespace(k)
     c = k.client()
+    t0 = time.perf_counter()
+    c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
+    ctx.report.add("first_pod_running_s", wait_running(c, 1, t0), "s",
+                   "(includes building the pause image, if not yet in Docker)")
+    return k, c
+
+
+def bench_pods(ctx):
+    """10 single-container pods from `kubectl apply` to all Running, next to `docker run -d` of
+    the same 10 containers; RSS with 50 pods; time to delete them all."""
+    k, c = start_for_pods(ctx)
     try:
-        # Warm-up pod: the first one also builds k2d's pause image and the pod network.
-        t0 = time.perf_counter()
-        c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
-        ctx.report.add("first_pod_running_s", wait_running(c, 1, t0), "s",
-                       "(includes building the pause image, if not yet in Docker)")
 
         t0 = time.perf_counter()
         kubectl_apply(k, [pod_body(i) for i in range(PODS_TIMED)])
@@ -776,17 +782,8 @@ def kubectl(k, *args, timeout=PODS_TIMEOUT_S):
 def bench_deployments(ctx):
     """A 10-replica Deployment from `kubectl apply` to `kubectl rollout status` done, next to
     `docker run -d` of 10 containers; RSS with 20 Deployments of 3 replicas each."""
-    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    subprocess.run([os.path.join(repo, "scripts", "test-image.sh")], check=True)
-    k, _ = ctx.start()
-    create_namespace(k)
-    c = k.client()
+    k, c = start_for_pods(ctx)
     try:
-        # Warm-up: the first pod also builds k2d's pause image and the pod network.
-        t0 = time.perf_counter()
-        c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
-        wait_running(c, 1, t0)
-
         t0 = time.perf_counter()
         kubectl_apply(k, [deployment_body("web", DEPLOY_TIMED)])
         kubectl(k, "rollout", "status", "deploy/web", f"--timeout={int(PODS_TIMEOUT_S)}s")
