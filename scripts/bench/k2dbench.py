@@ -714,9 +714,13 @@ def start_for_pods(ctx):
     create_namespace(k)
     c = k.client()
     t0 = time.perf_counter()
-    c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
-    ctx.report.add("first_pod_running_s", wait_running(c, 1, t0), "s",
-                   "(includes building the pause image, if not yet in Docker)")
+    try:
+        c.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", pod_body(999), ok=(201,))
+        ctx.report.add("first_pod_running_s", wait_running(c, 1, t0), "s",
+                       "(includes building the pause image, if not yet in Docker)")
+    except BaseException:
+        delete_namespace(ctx, k, c, "delete_namespace_after_failed_start_s")
+        raise
     return k, c
 
 
