@@ -412,6 +412,32 @@ fn reclaim_keeps_docker_volumes_k2d_did_not_create() {
     );
     assert!(events.contains("VolumeFailedDelete"), "{events}");
     assert!(docker_volume_exists(&precious), "a volume k2d did not make stays");
+    // Later passes leave it Failed and say it once.
+    k.ok(DEFAULT, &["label", "pv", &pv_name, "touched=yes"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let pv = cluster_get(k, &format!("pv/{pv_name}")).expect("the PV");
+    assert_eq!(pv["status"]["phase"], "Failed");
+    let events: Value = serde_json::from_str(&k.ok(
+        DEFAULT,
+        &[
+            "get",
+            "events",
+            "-A",
+            "-o",
+            "json",
+            "--field-selector",
+            &format!("involvedObject.name={pv_name}"),
+        ],
+    ))
+    .expect("events");
+    let said: u64 = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "VolumeFailedDelete")
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum();
+    assert_eq!(said, 1, "{events}");
     // Deleting the PV itself leaves the volume alone too.
     k.ok(DEFAULT, &["delete", "pv", &pv_name]);
     assert!(docker_volume_exists(&precious));

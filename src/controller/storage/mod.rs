@@ -12,7 +12,9 @@
 //! - `WaitForFirstConsumer` claims wait until a pod that mounts them is about
 //!   to start (the pod controller calls [`pod_claims_ready`]).
 //! - A claim that goes away releases its volume; `Delete` removes the PV and
-//!   its Docker volume, `Retain` keeps both.
+//!   its Docker volume, `Retain` keeps both. Only a Docker volume carrying
+//!   this instance's labels for that PV is removed (a PV anyone can write
+//!   names any volume), and removal runs on the [`Reaper`]'s thread.
 //! - The protection finalizers go once nothing uses the object.
 
 use super::Queue;

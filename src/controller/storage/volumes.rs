@@ -190,7 +190,8 @@ pub fn reconcile_volume(
         if state == ClaimState::Bound {
             return Ok(());
         }
-        if state == ClaimState::Gone {
+        // (Failed stays: a refused removal is not retried into Released.)
+        if state == ClaimState::Gone && s(&pv, &["status", "phase"]) != "Failed" {
             let mut v = (*pv).clone();
             set_phase(&mut v, "Released", None);
             write_obj(store, VOLUMES, &v)?;
@@ -247,7 +248,10 @@ fn release(
     set_phase(&mut v, "Released", None);
     match policy {
         "Delete" if provisioned_by_k2d(pv) => {
-            write_obj(store, VOLUMES, &v)?;
+            // A volume whose removal was refused stays Failed.
+            if s(pv, &["status", "phase"]) != "Failed" {
+                write_obj(store, VOLUMES, &v)?;
+            }
             let rt = rt.ok_or("Docker is not connected yet")?;
             match reclaim_docker_volume(queue, rt, pv)? {
                 Reclaim::Pending => {}
