@@ -350,3 +350,135 @@ fn kubectl_tables_validation_and_namespace_cleanup() {
     });
     k.ok(DEFAULT, &["delete", "sc", &cls]);
 }
+
+/// An Immediate/Delete class of the test's own, and a claim of it bound.
+fn bound_claim(k: &K2d, ns: &TestNs, claim_name: &str) -> (String, String, String) {
+    let cls = format!("{}-del", ns.name);
+    k.ok_stdin(DEFAULT, &["apply", "-f", "-"], &class(&cls, "Immediate", "Delete").to_string());
+    ns.apply(&[claim(claim_name, Some(&cls), "64Mi")]);
+    let c = wait_claim(ns, claim_name, "Bound");
+    let uid = c["metadata"]["uid"].as_str().unwrap().to_string();
+    (cls, format!("pvc-{uid}"), format!("k2d-pvc-{uid}"))
+}
+
+fn gone(k: &K2d, what: &str) -> bool {
+    cluster_get(k, what).is_none()
+}
+
+#[test]
+fn a_volume_deleted_while_bound_goes_with_its_claim_and_its_docker_volume() {
+    let k = shared();
+    let ns = TestNs::new(k, "pvdel");
+    let _sweep = Sweep::new(k, &ns);
+    let (cls, pv_name, docker_volume) = bound_claim(k, &ns, "data");
+    assert!(docker_volume_exists(&docker_volume));
+    // `kubectl delete -f app.yaml` with the PV listed before its claim.
+    k.ok(DEFAULT, &["delete", "pv", &pv_name, "--wait=false"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let row = k.ok(DEFAULT, &["get", "pv", &pv_name, "--no-headers"]);
+    assert!(row.contains("Terminating"), "in use by its claim: {row}");
+    ns.ok(&["delete", "pvc", "data"]);
+    eventually("the PV and its Docker volume to go", SLOW, || {
+        (gone(k, &format!("pv/{pv_name}")) && !docker_volume_exists(&docker_volume)).then_some(())
+    });
+    k.ok(DEFAULT, &["delete", "sc", &cls]);
+    ns.finish();
+}
+
+#[test]
+fn reclaim_keeps_docker_volumes_k2d_did_not_create() {
+    let k = shared();
+    let ns = TestNs::new(k, "foreignvol");
+    let precious = format!("{}-precious", ns.name);
+    common::docker_ok(&["volume", "create", &precious]);
+    let pv_name = format!("{}-pv", ns.name);
+    let pv = json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv_name},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "", "persistentVolumeReclaimPolicy": "Delete",
+            "csi": {"driver": "k2d.io/local", "volumeHandle": precious}}});
+    k.ok_stdin(DEFAULT, &["apply", "-f", "-"], &pv.to_string());
+    let mut c = claim("c", Some(""), "1Gi");
+    c["spec"]["volumeName"] = json!(pv_name);
+    ns.apply(&[c]);
+    wait_claim(&ns, "c", "Bound");
+    ns.ok(&["delete", "pvc", "c"]);
+    let pv = eventually("the PV to fail to delete", SLOW, || {
+        cluster_get(k, &format!("pv/{pv_name}")).filter(|pv| pv["status"]["phase"] == "Failed")
+    });
+    assert!(pv["status"]["message"].as_str().unwrap().contains("not created by this k2d"), "{pv}");
+    let events = k.ok(
+        DEFAULT,
+        &["get", "events", "-A", "--field-selector", &format!("involvedObject.name={pv_name}")],
+    );
+    assert!(events.contains("VolumeFailedDelete"), "{events}");
+    assert!(docker_volume_exists(&precious), "a volume k2d did not make stays");
+    // Later passes leave it Failed and say it once.
+    k.ok(DEFAULT, &["label", "pv", &pv_name, "touched=yes"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let pv = cluster_get(k, &format!("pv/{pv_name}")).expect("the PV");
+    assert_eq!(pv["status"]["phase"], "Failed");
+    let events: Value = serde_json::from_str(&k.ok(
+        DEFAULT,
+        &[
+            "get",
+            "events",
+            "-A",
+            "-o",
+            "json",
+            "--field-selector",
+            &format!("involvedObject.name={pv_name}"),
+        ],
+    ))
+    .expect("events");
+    let said: u64 = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["reason"] == "VolumeFailedDelete")
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum();
+    assert_eq!(said, 1, "{events}");
+    // Deleting the PV itself leaves the volume alone too.
+    k.ok(DEFAULT, &["delete", "pv", &pv_name]);
+    assert!(docker_volume_exists(&precious));
+    common::docker_ok(&["volume", "rm", &precious]);
+    ns.finish();
+}
+
+#[test]
+fn a_finished_pods_volume_is_recreated_with_k2d_labels_and_reclaimed_once_the_pod_goes() {
+    let k = shared();
+    let ns = TestNs::new(k, "finished");
+    let _sweep = Sweep::new(k, &ns);
+    let (cls, pv_name, docker_volume) = bound_claim(k, &ns, "data");
+    // The volume vanished from Docker: the pod that mounts it next gets it
+    // back, labelled as the provisioner labels it.
+    common::docker_ok(&["volume", "rm", &docker_volume]);
+    assert_eq!(run(&ns, "done", "data", "echo x > /data/f && cat /data/f"), "x\n");
+    let inspect: Value =
+        serde_json::from_str(&common::docker_ok(&["volume", "inspect", &docker_volume]))
+            .expect("docker volume inspect");
+    let labels = &inspect[0]["Labels"];
+    assert_eq!(labels["k2d.io/instance"], k.instance_id().as_str(), "{labels}");
+    assert_eq!(labels["k2d.io/persistentvolume"], pv_name.as_str(), "{labels}");
+    assert_eq!(labels["k2d.io/persistentvolumeclaim"], "data", "{labels}");
+
+    // A finished pod does not protect its claim, but its stopped container
+    // still holds the Docker volume: the PV waits, quietly, for the pod.
+    ns.ok(&["delete", "pvc", "data"]);
+    eventually("the PV to be Released", SLOW, || {
+        cluster_get(k, &format!("pv/{pv_name}")).filter(|pv| pv["status"]["phase"] == "Released")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(docker_volume_exists(&docker_volume), "held by the finished pod's container");
+    ns.ok(&["delete", "pod", "done"]);
+    eventually("the PV and its Docker volume to go", Duration::from_secs(20), || {
+        (gone(k, &format!("pv/{pv_name}")) && !docker_volume_exists(&docker_volume)).then_some(())
+    });
+    let log = std::fs::read_to_string(k.log_path()).unwrap_or_default();
+    let noisy: Vec<&str> =
+        log.lines().filter(|l| l.contains(&pv_name) && l.contains("WARN")).collect();
+    assert!(noisy.is_empty(), "busy volumes are retried quietly: {noisy:?}");
+    k.ok(DEFAULT, &["delete", "sc", &cls]);
+    ns.finish();
+}

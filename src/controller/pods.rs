@@ -50,6 +50,8 @@ pub struct PodRuntime {
     /// Runs the containers' probes; `None` if its threads could not start (probes are
     /// then treated as passing, as before probes existed).
     prober: Option<Prober>,
+    /// Removes the Docker volumes of released PVs off the controller thread.
+    reaper: super::storage::Reaper,
 }
 
 impl PodRuntime {
@@ -81,6 +83,7 @@ impl PodRuntime {
             stopping: Arc::new(Mutex::new(HashSet::new())),
             stop_jobs: tx,
             prober: None,
+            reaper: super::storage::Reaper::new(),
         }
     }
 
@@ -112,6 +115,10 @@ impl PodRuntime {
 
     pub(crate) fn docker(&self) -> &Arc<Docker> {
         &self.docker
+    }
+
+    pub(crate) fn reaper(&self) -> &super::storage::Reaper {
+        &self.reaper
     }
 
     pub(crate) fn instance(&self) -> &str {
@@ -297,6 +304,8 @@ pub fn reconcile(
             rt.remove_container(id_of(c))?;
         }
         remove_pod_volumes(rt, observed.iter().map(|c| label(c, labels::POD_UID)))?;
+        // Released volumes its containers held can go now.
+        rt.reaper.wake(queue);
         return Ok(());
     };
     let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
@@ -519,7 +528,10 @@ fn run_pod(
     // Volumes first: a pod never starts without its files.
     let env = StoreEnv(store, &rt.docker);
     match conv::volumes(pod, &env) {
-        Ok(actions) => prepare_volumes(rt, &uid, actions)?,
+        Ok(actions) => {
+            super::storage::ensure_claim_volumes(rt, store, pod)?;
+            prepare_volumes(rt, &uid, actions)?
+        }
         Err(e) => {
             kubelet.record(pod, "", EventType::Warning, "FailedMount", &e.message);
             all_waiting(waiting, "ContainerCreating", "");
@@ -1154,6 +1166,7 @@ fn terminate(
         rt.remove_container(id_of(c))?;
     }
     remove_pod_volumes(rt, std::iter::once(uid.as_str()))?;
+    rt.reaper.wake(queue);
     rt.images.forget(&uid);
     store
         .write("pods", &ns, &name, false, |cur| {

@@ -12,7 +12,9 @@
 //! - `WaitForFirstConsumer` claims wait until a pod that mounts them is about
 //!   to start (the pod controller calls [`pod_claims_ready`]).
 //! - A claim that goes away releases its volume; `Delete` removes the PV and
-//!   its Docker volume, `Retain` keeps both.
+//!   its Docker volume, `Retain` keeps both. Only a Docker volume carrying
+//!   this instance's labels for that PV is removed (a PV anyone can write
+//!   names any volume), and removal runs on the [`Reaper`]'s thread.
 //! - The protection finalizers go once nothing uses the object.
 
 use super::Queue;
@@ -21,7 +23,7 @@ use super::pods::PodRuntime;
 use crate::adapter::convert::labels;
 use crate::adapter::convert::pod::ClaimSource;
 use crate::adapter::convert::pod::quantity::Quantity;
-use crate::adapter::docker::DockerError;
+use crate::adapter::docker::{DockerError, encode_query};
 use crate::api::meta;
 use crate::kinds::persistentvolume::{PV_PROTECTION, volume_class};
 use crate::kinds::persistentvolumeclaim::{PVC_PROTECTION, claim_class};
@@ -34,13 +36,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod binding;
+mod reaper;
 mod scheduling;
 mod volumes;
 
 use binding::*;
+pub use reaper::Reaper;
+use reaper::{Outcome, Poll};
 pub use scheduling::pod_claims_ready;
-pub use volumes::reconcile_volume;
 use volumes::*;
+pub use volumes::{ensure_claim_volumes, reconcile_volume};
 
 pub const CLAIMS: &str = "persistentvolumeclaims";
 pub const VOLUMES: &str = "persistentvolumes";
@@ -230,9 +235,12 @@ pub fn reconcile_claim(
         }
         return Ok(());
     }
-    // Retroactive default class: a claim created before any default class
-    // gets the class that exists now.
-    if claim["spec"].get("storageClassName").is_none_or(Value::is_null)
+    let volume = s(&claim, &["spec", "volumeName"]).to_string();
+    // Retroactive default class: an unbound claim created before any
+    // default class gets the class that exists now (a claim that names its
+    // volume keeps matching that volume's class, as in Kubernetes).
+    if volume.is_empty()
+        && claim["spec"].get("storageClassName").is_none_or(Value::is_null)
         && str_at(
             &claim,
             &[
@@ -251,11 +259,20 @@ pub fn reconcile_claim(
         return Ok(());
     }
 
-    let volume = s(&claim, &["spec", "volumeName"]).to_string();
     if !volume.is_empty() {
         return sync_named_volume(store, queue, &pv_ctl, &claim, &volume);
     }
-    let (volumes, _) = store.list(VOLUMES, None, None);
+    let class_name = claim_class(&claim).to_string();
+    let class = (!class_name.is_empty()).then(|| store.get(CLASSES, "", &class_name)).flatten();
+    // Kubernetes' delayBinding: until the scheduler picks a node for a
+    // WaitForFirstConsumer claim, only a volume pre-bound to it may bind.
+    let delayed =
+        class.as_ref().is_some_and(|c| s(c, &["volumeBindingMode"]) == "WaitForFirstConsumer")
+            && str_at(&claim, &["metadata", "annotations", ANN_SELECTED_NODE]).is_none();
+    let (mut volumes, _) = store.list(VOLUMES, None, None);
+    if delayed {
+        volumes.retain(|pv| refers_to(pv, &claim));
+    }
     if let Some(pv) = find_match(&claim, &volumes) {
         return bind(store, queue, &claim, pv);
     }
@@ -265,7 +282,6 @@ pub fn reconcile_claim(
     {
         return bind(store, queue, &claim, &pv);
     }
-    let class_name = claim_class(&claim).to_string();
     if class_name.is_empty() {
         pv_ctl.record(
             &claim,
@@ -276,7 +292,7 @@ pub fn reconcile_claim(
         );
         return Ok(());
     }
-    let Some(class) = store.get(CLASSES, "", &class_name) else {
+    let Some(class) = class else {
         pv_ctl.record(
             &claim,
             "",
@@ -286,10 +302,7 @@ pub fn reconcile_claim(
         );
         return Ok(());
     };
-    let wait_for_consumer = s(&class, &["volumeBindingMode"]) == "WaitForFirstConsumer";
-    if wait_for_consumer
-        && str_at(&claim, &["metadata", "annotations", ANN_SELECTED_NODE]).is_none()
-    {
+    if delayed {
         pv_ctl.record(
             &claim,
             "",
@@ -347,7 +360,8 @@ pub fn reconcile_claim(
     );
     let pv = provisioned_volume(&claim, &class);
     let pv_name = s(&pv, &["metadata", "name"]).to_string();
-    create_docker_volume(rt, &claim, &pv_name)?;
+    let handle = s(&pv, &["spec", "csi", "volumeHandle"]);
+    create_docker_volume(rt, handle, &pv_name, ns, name)?;
     let written = store
         .write(VOLUMES, "", &pv_name, false, |cur| {
             Ok(if cur.is_some() { None } else { Some(Change::Put(pv.clone())) })

@@ -267,3 +267,124 @@ fn a_named_volume_must_satisfy_the_claim() {
         Some("incompatible accessMode")
     );
 }
+
+#[test]
+fn a_volume_deleted_while_bound_goes_once_its_claim_goes() {
+    let f = Fixture::new("del-bound");
+    let mut v = (*pv("static", "", "1Gi", &["ReadWriteOnce"])).clone();
+    v["metadata"]["finalizers"] = json!([PV_PROTECTION]);
+    f.put(VOLUMES, &v);
+    let mut c = claim("c", Some(""), "1Gi", &["ReadWriteOnce"]);
+    c["spec"]["volumeName"] = json!("static");
+    f.put(CLAIMS, &c);
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    assert_eq!(f.get(VOLUMES, "", "static").unwrap()["status"]["phase"], "Bound");
+    // `kubectl delete pv` first: Terminating while the claim is bound to it.
+    let mut deleting = (*f.get(VOLUMES, "", "static").unwrap()).clone();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    f.put(VOLUMES, &deleting);
+    reconcile_volume(&f.store, &f.queue, None, "static").unwrap();
+    assert!(f.get(VOLUMES, "", "static").is_some(), "in use by its claim");
+    // The claim goes: the stored phase still says Bound, the claim decides.
+    f.store.write(CLAIMS, "demo", "c", false, |_| Ok(Some(Change::Delete))).unwrap();
+    reconcile_volume(&f.store, &f.queue, None, "static").unwrap();
+    assert!(f.get(VOLUMES, "", "static").is_none(), "released, finalizer dropped");
+}
+
+#[test]
+fn claim_state_comes_from_the_claim_itself() {
+    let mut v = (*pv("v", "", "1Gi", &["ReadWriteOnce"])).clone();
+    assert_eq!(claim_state(&v, None), ClaimState::Unclaimed);
+    v["spec"]["claimRef"] = json!({"namespace": "demo", "name": "c"});
+    assert_eq!(claim_state(&v, None), ClaimState::Reserved);
+    let mut c = claim("c", Some(""), "1Gi", &["ReadWriteOnce"]);
+    assert_eq!(claim_state(&v, Some(&c)), ClaimState::Waiting);
+    v["spec"]["claimRef"]["uid"] = json!("uid-c");
+    c["spec"]["volumeName"] = json!("v");
+    v["status"]["phase"] = json!("Released");
+    assert_eq!(claim_state(&v, Some(&c)), ClaimState::Bound, "whatever the stored phase");
+    c["spec"]["volumeName"] = json!("other");
+    assert_eq!(claim_state(&v, Some(&c)), ClaimState::Elsewhere);
+    // A new claim of the same name is not the one the volume was bound to.
+    c["metadata"]["uid"] = json!("uid-c2");
+    c["spec"]["volumeName"] = json!("v");
+    v["status"]["phase"] = json!("Bound");
+    assert_eq!(claim_state(&v, Some(&c)), ClaimState::Gone);
+    assert_eq!(claim_state(&v, None), ClaimState::Gone);
+}
+
+#[test]
+fn only_volumes_this_instance_made_for_the_pv_are_removed() {
+    let labels = volume_labels("inst-1", "pvc-u", "demo", "data");
+    assert_eq!(labels[PV_LABEL], "pvc-u");
+    assert_eq!(labels[crate::adapter::convert::pod::volumes::PVC_LABEL], "data");
+    let inspect = json!({"Name": "k2d-pvc-u", "Labels": labels});
+    assert!(created_for(&inspect, "inst-1", "pvc-u"));
+    assert!(!created_for(&inspect, "inst-2", "pvc-u"), "another k2d's");
+    assert!(!created_for(&inspect, "inst-1", "my-pv"), "made for another PV");
+    assert!(!created_for(&json!({"Name": "precious", "Labels": null}), "inst-1", "my-pv"));
+    let mut unmanaged = inspect.clone();
+    unmanaged["Labels"].as_object_mut().unwrap().remove(labels::MANAGED);
+    assert!(!created_for(&unmanaged, "inst-1", "pvc-u"));
+}
+
+fn wffc_fixture(tag: &str) -> Fixture {
+    let f = Fixture::new(tag);
+    f.put(
+        CLASSES,
+        &json!({"metadata": {"name": "wffc"}, "provisioner": PROVISIONER,
+        "volumeBindingMode": "WaitForFirstConsumer"}),
+    );
+    f.put(VOLUMES, &pv("free", "wffc", "1Gi", &["ReadWriteOnce"]));
+    f
+}
+
+#[test]
+fn wait_for_first_consumer_claims_take_no_free_volume_before_a_node_is_chosen() {
+    let f = wffc_fixture("wffc-free");
+    f.put(CLAIMS, &claim("c", Some("wffc"), "1Gi", &["ReadWriteOnce"]));
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    assert_eq!(f.get(CLAIMS, "demo", "c").unwrap()["status"]["phase"], "Pending");
+    assert!(f.get(VOLUMES, "", "free").unwrap()["spec"].get("claimRef").is_none());
+    // The scheduler chose a node: the free volume serves it.
+    let mut c = (*f.get(CLAIMS, "demo", "c").unwrap()).clone();
+    annotate(&mut c, ANN_SELECTED_NODE, "edge");
+    f.put(CLAIMS, &c);
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    let c = f.get(CLAIMS, "demo", "c").unwrap();
+    assert_eq!(
+        (&c["status"]["phase"], &c["spec"]["volumeName"]),
+        (&json!("Bound"), &json!("free"))
+    );
+}
+
+#[test]
+fn wait_for_first_consumer_claims_take_a_volume_pre_bound_to_them() {
+    let f = wffc_fixture("wffc-pre");
+    let mut reserved = (*pv("reserved", "wffc", "1Gi", &["ReadWriteOnce"])).clone();
+    reserved["spec"]["claimRef"] = json!({"namespace": "demo", "name": "c"});
+    f.put(VOLUMES, &reserved);
+    f.put(CLAIMS, &claim("c", Some("wffc"), "1Gi", &["ReadWriteOnce"]));
+    reconcile_claim(&f.store, &f.queue, None, "demo", "c").unwrap();
+    assert_eq!(f.get(CLAIMS, "demo", "c").unwrap()["spec"]["volumeName"], "reserved");
+    assert!(f.get(VOLUMES, "", "free").unwrap()["spec"].get("claimRef").is_none());
+}
+
+#[test]
+fn the_retroactive_default_class_skips_claims_that_name_their_volume() {
+    let f = Fixture::new("retro");
+    f.put(
+        CLASSES,
+        &json!({"metadata": {"name": "std", "annotations":
+            {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": PROVISIONER}),
+    );
+    let mut named = claim("named", None, "1Gi", &["ReadWriteOnce"]);
+    named["spec"]["volumeName"] = json!("elsewhere");
+    f.put(CLAIMS, &named);
+    reconcile_claim(&f.store, &f.queue, None, "demo", "named").unwrap();
+    assert!(f.get(CLAIMS, "demo", "named").unwrap()["spec"].get("storageClassName").is_none());
+    // An unbound claim without a class gets the default.
+    f.put(CLAIMS, &claim("free", None, "1Gi", &["ReadWriteOnce"]));
+    reconcile_claim(&f.store, &f.queue, None, "demo", "free").unwrap();
+    assert_eq!(f.get(CLAIMS, "demo", "free").unwrap()["spec"]["storageClassName"], "std");
+}

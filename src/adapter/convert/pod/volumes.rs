@@ -1,14 +1,13 @@
 //! What each pod volume needs before containers start: the files of
 //! configMap/secret/downwardAPI/projected volumes computed exactly as the
 //! kubelet's volume plugins compute them, and the Docker volumes that back
-//! emptyDir and persistentVolumeClaim.
+//! emptyDir (a persistentVolumeClaim's is the storage controller's).
 
 use super::env::{arr, find_container, metadata_field_value, resource_value};
 use super::{
     ClaimSource, ConvertError, PodEnv, VolumeAction, emptydir_volume_name, pod_labels, s,
     secret_bytes,
 };
-use crate::adapter::convert::labels;
 use crate::adapter::convert::pod::quantity::Quantity;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -19,7 +18,8 @@ pub type Files = BTreeMap<String, (Vec<u8>, u32)>;
 /// Kubernetes' default file mode for configMap/secret/downwardAPI/projected (0644).
 pub const DEFAULT_MODE: u32 = 0o644;
 
-/// Label on the Docker volume of a persistentVolumeClaim (it outlives pods).
+/// Label on the Docker volume of a persistentVolumeClaim (it outlives pods;
+/// set by the storage controller, which creates those volumes).
 pub const PVC_LABEL: &str = "k2d.io/persistentvolumeclaim";
 /// Label naming the pod volume a Docker volume backs.
 pub const VOLUME_LABEL: &str = "k2d.io/volume";
@@ -81,23 +81,11 @@ pub fn volume_actions(pod: &Value, env: &dyn PodEnv) -> Result<Vec<VolumeAction>
             }
         } else if let Some(src) = vol.get("persistentVolumeClaim") {
             let claim = s(src, "/claimName");
-            // The claim's bound volume decides: a Docker volume of k2d's
-            // provisioner (created when provisioned; recreated empty only if
-            // it vanished from Docker) or a host directory.
+            // The claim's bound volume decides whether it can be mounted. Its
+            // Docker volume (k2d's provisioner) is the storage controller's
+            // to create, with the labels reclaim checks, not the pod's.
             match env.claim_source(ns, claim) {
-                Ok(ClaimSource::DockerVolume(docker_name)) => {
-                    let mut labels = BTreeMap::new();
-                    labels.insert(labels::MANAGED.into(), "true".into());
-                    labels.insert(labels::POD_NAMESPACE.into(), ns.into());
-                    labels.insert(PVC_LABEL.into(), claim.into());
-                    VolumeAction::DockerVolume {
-                        volume: name.into(),
-                        docker_name,
-                        labels,
-                        driver_opts: BTreeMap::new(),
-                    }
-                }
-                Ok(ClaimSource::HostPath(_)) => VolumeAction::None,
+                Ok(ClaimSource::DockerVolume(_) | ClaimSource::HostPath(_)) => VolumeAction::None,
                 Err(why) => return Err(fail(why)),
             }
         } else if vol.get("hostPath").is_some() {
