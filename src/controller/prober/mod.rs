@@ -472,6 +472,14 @@ impl Inner {
                     reason: "Unhealthy",
                     message: format!("{} probe {verb}: {}", p.kind.title(), outcome.message),
                 });
+            } else if outcome.warning {
+                event = Some(PendingEvent {
+                    object: pod.object.clone(),
+                    node: pod.node.clone(),
+                    field_path: c.field_path.clone(),
+                    reason: "ProbeWarning",
+                    message: format!("{} probe warning: {}", p.kind.title(), outcome.message),
+                });
             }
             let (kind, result, period, due) = (p.kind, p.machine.result(), p.spec.period, p.due);
             if changed {
@@ -533,11 +541,7 @@ fn worker(inner: &Inner, jobs: &Receiver<Job>) {
                 job.action,
                 Action::Http { host: None, .. } | Action::Tcp { host: None, .. }
             ) {
-            action::Outcome {
-                ok: false,
-                message: "the pod has no IP address yet".into(),
-                errored: true,
-            }
+            action::Outcome::error("the pod has no IP address yet")
         } else {
             action::run(&inner.docker, &job.action, &target, job.timeout)
         };
