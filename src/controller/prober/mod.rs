@@ -28,7 +28,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -42,6 +42,10 @@ const RETRY_BUSY: Duration = Duration::from_millis(200);
 const MIN_KILL_GRACE: i64 = 2;
 /// The pod's grace period when it sets none (the API server's default).
 const DEFAULT_GRACE: i64 = 30;
+/// Docker ids of containers killed for failing a probe, remembered so the restart policy
+/// can tell such an exit from finishing; the oldest is forgotten past this many (a pod in
+/// back-off that long after its kill may then be taken as finished under OnFailure).
+const KILLED_MEMORY: usize = 256;
 
 /// A running container of a pod, as the pod controller sees it.
 pub struct Running<'a> {
@@ -88,6 +92,8 @@ struct State {
     probes: HashMap<u64, Probe>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     next_id: u64,
+    /// Containers handed out for killing, newest last, at most [`KILLED_MEMORY`].
+    killed: VecDeque<String>,
 }
 
 struct PodEntry {
@@ -142,6 +148,19 @@ fn instant_at(t: SystemTime) -> Instant {
 }
 
 impl State {
+    fn remember_kill(&mut self, docker_id: &str) {
+        if self.killed.iter().any(|k| k == docker_id) {
+            return;
+        }
+        if self.killed.len() == KILLED_MEMORY {
+            self.killed.pop_front();
+        }
+        self.killed.push_back(docker_id.to_string());
+    }
+
+    fn forget_kill(&mut self, docker_id: &str) {
+        self.killed.retain(|k| k != docker_id);
+    }
     fn started(&self, c: &ContainerEntry) -> bool {
         match c.probes[kind_index(Kind::Startup)] {
             Some(id) => self.probes.get(&id).is_some_and(|p| p.machine.result() == Some(true)),
@@ -355,7 +374,8 @@ impl Prober {
         let Some(pod) = st.pods.get_mut(&(namespace.to_string(), name.to_string())) else {
             return Vec::new();
         };
-        pod.containers
+        let kills: Vec<Kill> = pod
+            .containers
             .values_mut()
             .filter_map(|c| match &mut c.kill {
                 Some((kill, issued @ false)) => {
@@ -364,12 +384,23 @@ impl Prober {
                 }
                 _ => None,
             })
-            .collect()
+            .collect();
+        for k in &kills {
+            st.remember_kill(&k.docker_id);
+        }
+        kills
+    }
+
+    /// Whether the container with this Docker id was handed out for killing because it
+    /// failed liveness or startup (its exit then means "restart" under OnFailure).
+    pub fn killed(&self, docker_id: &str) -> bool {
+        self.inner.state.lock().killed.iter().any(|k| k == docker_id)
     }
 
     /// A kill did not happen (Docker refused): hand it out again on the next pass.
     pub fn kill_failed(&self, namespace: &str, name: &str, docker_id: &str) {
         let mut st = self.inner.state.lock();
+        st.forget_kill(docker_id);
         if let Some(pod) = st.pods.get_mut(&(namespace.to_string(), name.to_string())) {
             for c in pod.containers.values_mut().filter(|c| c.docker_id == docker_id) {
                 if let Some((_, issued)) = &mut c.kill {
@@ -583,6 +614,22 @@ mod tests {
         let future = instant_at(SystemTime::now() + Duration::from_secs(5));
         let d = future.saturating_duration_since(Instant::now());
         assert!(d > Duration::from_secs(4) && d <= Duration::from_secs(5), "{d:?}");
+    }
+
+    #[test]
+    fn killed_containers_are_remembered_within_a_bound() {
+        let mut st = State::default();
+        st.remember_kill("a");
+        st.remember_kill("a");
+        assert_eq!(st.killed.len(), 1);
+        for i in 0..KILLED_MEMORY {
+            st.remember_kill(&format!("c{i}"));
+        }
+        assert_eq!(st.killed.len(), KILLED_MEMORY);
+        assert!(!st.killed.iter().any(|k| k == "a"), "the oldest is forgotten");
+        assert!(st.killed.iter().any(|k| k == "c0"));
+        st.forget_kill("c0");
+        assert!(!st.killed.iter().any(|k| k == "c0"));
     }
 
     #[test]
