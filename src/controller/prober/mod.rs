@@ -168,11 +168,15 @@ impl State {
         }
     }
 
-    fn schedule(&mut self, id: u64, at: Instant) {
-        if let Some(p) = self.probes.get_mut(&id) {
-            p.due = at;
-            self.timers.push(Reverse((at, id)));
-        }
+    /// Sets when probe `id` next runs. True when that is now the earliest timer: a
+    /// scheduler asleep until a later one must then be woken (callers other than the
+    /// scheduler itself do that).
+    fn schedule(&mut self, id: u64, at: Instant) -> bool {
+        let Some(p) = self.probes.get_mut(&id) else { return false };
+        p.due = at;
+        let earliest = self.timers.peek().is_none_or(|Reverse((first, _))| at < *first);
+        self.timers.push(Reverse((at, id)));
+        earliest
     }
 
     fn drop_container(&mut self, c: &ContainerEntry) {
@@ -327,7 +331,7 @@ impl Prober {
                             due: first,
                         },
                     );
-                    st.schedule(id, first);
+                    let _ = st.schedule(id, first);
                     c.probes[kind_index(kind)] = Some(id);
                     woke = true;
                 }
@@ -441,7 +445,7 @@ impl Inner {
             if !gated_open(kind, started) {
                 // A startup probe that passed is done; the others wait for it.
                 if kind != Kind::Startup {
-                    st.schedule(id, now + period);
+                    let _ = st.schedule(id, now + period);
                 }
                 continue;
             }
@@ -472,7 +476,9 @@ impl Inner {
                 if let Some(p) = st.probes.get_mut(&id) {
                     p.in_flight = false;
                 }
-                st.schedule(id, Instant::now() + RETRY_BUSY);
+                if st.schedule(id, Instant::now() + RETRY_BUSY) {
+                    let _ = self.wake.try_send(());
+                }
             }
         }
     }
@@ -533,7 +539,10 @@ impl Inner {
             let others = c.probes;
             if !done {
                 // Fixed rate like the kubelet's ticker, but never a burst to catch up.
-                st.schedule(id, (due + period).max(now));
+                if st.schedule(id, (due + period).max(now)) {
+                    // The scheduler may sleep until a later timer, or for a minute.
+                    let _ = self.wake.try_send(());
+                }
             }
             if kind == Kind::Startup && result == Some(true) && changed {
                 // Started: liveness and readiness need not wait out a period.
@@ -542,7 +551,7 @@ impl Inner {
                     if let Some((d, false)) = due
                         && d > now
                     {
-                        st.schedule(other, now);
+                        let _ = st.schedule(other, now);
                     }
                 }
                 let _ = self.wake.try_send(());
@@ -630,6 +639,36 @@ mod tests {
         assert!(st.killed.iter().any(|k| k == "c0"));
         st.forget_kill("c0");
         assert!(!st.killed.iter().any(|k| k == "c0"));
+    }
+
+    /// A probe rescheduled after its run is usually the only or the earliest timer: the
+    /// scheduler, asleep until a later one (or for a minute with none), must be woken.
+    #[test]
+    fn scheduling_tells_when_a_timer_becomes_the_earliest() {
+        let mut st = State::default();
+        let now = Instant::now();
+        for id in [1, 2] {
+            st.probes.insert(
+                id,
+                Probe {
+                    pod: ("ns".into(), "p".into()),
+                    container: "c".into(),
+                    kind: Kind::Readiness,
+                    spec: spec::parse(
+                        &json!({"readinessProbe": {"exec": {"command": ["true"]}}}),
+                        Kind::Readiness,
+                    )
+                    .unwrap(),
+                    machine: Machine::new(Kind::Readiness),
+                    in_flight: false,
+                    due: now,
+                },
+            );
+        }
+        assert!(st.schedule(1, now + Duration::from_secs(10)), "the only timer");
+        assert!(!st.schedule(2, now + Duration::from_secs(20)), "a later one");
+        assert!(st.schedule(2, now + Duration::from_secs(1)), "an earlier one");
+        assert!(!st.schedule(99, now), "no such probe");
     }
 
     #[test]
