@@ -5,7 +5,8 @@
 //! shows. Docker events and delayed requeues bring the next pass.
 //!
 //! Nothing slow runs here: image pulls run in [`Images`]' own threads and
-//! graceful stops in a small worker pool; both requeue the pod when done.
+//! graceful stops and probe kills in small worker pools of their own; all requeue the pod
+//! when done.
 
 use super::Queue;
 use super::events::{EventType, KUBELET, Recorder, SCHEDULER};

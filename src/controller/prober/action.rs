@@ -51,7 +51,7 @@ impl Outcome {
     }
 }
 
-/// Where the pod is reached: its IP (127.0.0.1 for host-network pods).
+/// Where the pod is reached: its IP (the host's for host-network pods).
 pub struct Target<'a> {
     pub container_id: &'a str,
     pub pod_ip: &'a str,
