@@ -438,3 +438,188 @@ spec:
         assert_eq!(container_status(&p)["ready"], false, "{name}");
     }
 }
+
+#[test]
+fn http_redirects_are_followed_on_the_same_host_only() {
+    let k = shared();
+    let ns = Ns::new(k, "probe-redirect");
+    // `/sub` answers 302 to `/sub/` (followed: 200); the CGI answers 302 to another host
+    // (not followed: success with a ProbeWarning).
+    let script = r#"mkdir -p /www/sub /www/cgi-bin && echo hi > /www/sub/index.html
+      printf '#!/bin/sh\nprintf "HTTP/1.1 302 Found\\r\\nLocation: http://elsewhere.invalid/\\r\\nContent-Length: 5\\r\\n\\r\\nmoved"\n' > /www/cgi-bin/away
+      chmod +x /www/cgi-bin/away
+      exec httpd -f -p 8080 -h /www"#;
+    let mut manifest = String::new();
+    for (name, path) in [("followed", "/sub"), ("elsewhere", "/cgi-bin/away")] {
+        manifest.push_str(&format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command:
+    - sh
+    - -c
+    - |
+      {script}
+    readinessProbe:
+      httpGet: {{path: {path}, port: 8080}}
+      periodSeconds: 1
+---
+"#
+        ));
+    }
+    ns.apply(&manifest);
+    wait_ready(&ns, "followed");
+    wait_ready(&ns, "elsewhere");
+    eventually("the redirect warning", SLOW, || {
+        ns.events("elsewhere")
+            .contains(
+                "Warning ProbeWarning: Readiness probe warning: Probe terminated redirects, Response body: moved",
+            )
+            .then_some(())
+    });
+    let events = ns.events("followed");
+    assert!(!events.contains("ProbeWarning"), "{events}");
+}
+
+#[test]
+fn on_failure_restarts_a_probe_killed_container_that_exits_zero() {
+    let k = shared();
+    let ns = Ns::new(k, "probe-onfail");
+    ns.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: clean}}
+spec:
+  restartPolicy: OnFailure
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "{IDLE}"]
+    livenessProbe:
+      exec: {{command: ["false"]}}
+      periodSeconds: 1
+      failureThreshold: 1
+"#
+    ));
+    wait_running(&ns, "clean");
+    // SIGTERM makes it exit 0; killed by the probe, it is restarted all the same, and the
+    // pod never counts as Succeeded.
+    let deadline = Instant::now() + SLOW;
+    loop {
+        let p = ns.pod("clean");
+        assert_eq!(p["status"]["phase"], "Running", "{}", p["status"]);
+        if container_status(&p)["restartCount"].as_i64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no restart: {}", p["status"]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Still Running (restarted or backing off) a few kills later.
+    std::thread::sleep(Duration::from_secs(3));
+    let p = ns.pod("clean");
+    assert_eq!(p["status"]["phase"], "Running", "{}", p["status"]);
+    let events = ns.events("clean");
+    assert!(
+        events.contains("Normal Killing: Container c failed liveness probe, will be restarted"),
+        "{events}"
+    );
+}
+
+#[test]
+fn timed_out_exec_probes_do_not_pile_up_processes() {
+    let k = shared();
+    let ns = Ns::new(k, "probe-hang");
+    ns.apply(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: hang}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "{IDLE}"]
+    readinessProbe:
+      exec: {{command: ["sleep", "1000"]}}
+      periodSeconds: 1
+      timeoutSeconds: 1
+"#
+    ));
+    let pod = wait_running(&ns, "hang");
+    let id = container_status(&pod)["containerID"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches("docker://")
+        .to_string();
+    eventually("probe timeouts reported", SLOW, || {
+        ns.events("hang").contains("timed out").then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    let top = docker_ok(&["top", &id]);
+    let hung = top.lines().filter(|l| l.contains("sleep 1000")).count();
+    // One may be running now, within its timeout; none is left from earlier periods.
+    assert!(hung <= 1, "{hung} probe processes left running:\n{top}");
+    let p = ns.pod("hang");
+    assert_eq!(condition(&p, "Ready"), "False");
+}
+
+#[test]
+fn probe_kills_with_long_grace_do_not_hold_up_deletions() {
+    let k = shared();
+    let ns = Ns::new(k, "probe-starve");
+    let mut manifest = String::new();
+    // PID 1 ignores SIGTERM, so each kill waits out its 20 s grace period; there are as many
+    // as there are workers stopping deleted pods.
+    for i in 0..4 {
+        manifest.push_str(&format!(
+            r#"apiVersion: v1
+kind: Pod
+metadata: {{name: stubborn{i}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while true; do sleep 1; done"]
+    livenessProbe:
+      exec: {{command: ["false"]}}
+      periodSeconds: 1
+      failureThreshold: 1
+      terminationGracePeriodSeconds: 20
+---
+"#
+        ));
+    }
+    manifest.push_str(&format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: victim}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: {IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "{IDLE}"]
+"#
+    ));
+    ns.apply(&manifest);
+    wait_running(&ns, "victim");
+    eventually("all four probe kills issued", SLOW, || {
+        (0..4).all(|i| ns.events(&format!("stubborn{i}")).contains("Normal Killing")).then_some(())
+    });
+    let started = Instant::now();
+    k.ok(DEFAULT, &["-n", &ns.1, "delete", "pod", "victim", "--timeout=60s"]);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "deleting a pod took {took:?} behind probe kills");
+}

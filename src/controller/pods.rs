@@ -5,7 +5,8 @@
 //! shows. Docker events and delayed requeues bring the next pass.
 //!
 //! Nothing slow runs here: image pulls run in [`Images`]' own threads and
-//! graceful stops in a small worker pool; both requeue the pod when done.
+//! graceful stops and probe kills in small worker pools of their own; all requeue the pod
+//! when done.
 
 use super::Queue;
 use super::events::{EventType, KUBELET, Recorder, SCHEDULER};
@@ -35,6 +36,31 @@ const CRASH_BACKOFF_MAX: Duration = Duration::from_secs(300);
 const BACKOFF_RESET: Duration = Duration::from_secs(600);
 /// Concurrent graceful stops.
 const STOP_WORKERS: usize = 4;
+/// Concurrent probe kills. Apart from the stops: a kill waits out the container's grace
+/// period, and kills of pods with long ones must not hold up pod deletions.
+const KILL_WORKERS: usize = 2;
+/// Probe kills waiting for a worker; past it a kill is handed out again a second later.
+const KILL_QUEUE: usize = 64;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// `n` threads named `name-i` running the jobs sent on the returned channel, which holds at
+/// most `queue` waiting jobs.
+fn job_pool(name: &str, n: usize, queue: usize) -> Sender<Job> {
+    let (tx, rx) = bounded::<Job>(queue);
+    for i in 0..n {
+        let rx = rx.clone();
+        let spawned = std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        });
+        if let Err(e) = spawned {
+            log::error!("cannot start a {name} worker: {e}");
+        }
+    }
+    tx
+}
 
 /// Everything the pod reconciler needs besides the store and the queue.
 pub struct PodRuntime {
@@ -46,7 +72,9 @@ pub struct PodRuntime {
     pause_image: Mutex<Option<String>>,
     /// Pods (by uid) whose containers are being stopped by a worker.
     stopping: Arc<Mutex<HashSet<String>>>,
-    stop_jobs: Sender<Box<dyn FnOnce() + Send>>,
+    stop_jobs: Sender<Job>,
+    /// Probe kills (`docker stop` of a container that failed liveness or startup).
+    kill_jobs: Sender<Job>,
     /// Runs the containers' probes; `None` if its threads could not start (probes are
     /// then treated as passing, as before probes existed).
     prober: Option<Prober>,
@@ -61,19 +89,6 @@ impl PodRuntime {
         data_path: PathBuf,
         instance: String,
     ) -> PodRuntime {
-        let (tx, rx) = bounded::<Box<dyn FnOnce() + Send>>(1024);
-        for i in 0..STOP_WORKERS {
-            let rx = rx.clone();
-            let spawned =
-                std::thread::Builder::new().name(format!("pod-stop-{i}")).spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        job();
-                    }
-                });
-            if let Err(e) = spawned {
-                log::error!("cannot start a pod stop worker: {e}");
-            }
-        }
         PodRuntime {
             docker,
             instance,
@@ -81,7 +96,8 @@ impl PodRuntime {
             data_path,
             pause_image: Mutex::new(None),
             stopping: Arc::new(Mutex::new(HashSet::new())),
-            stop_jobs: tx,
+            stop_jobs: job_pool("pod-stop", STOP_WORKERS, 1024),
+            kill_jobs: job_pool("probe-kill", KILL_WORKERS, KILL_QUEUE),
             prober: None,
             reaper: super::storage::Reaper::new(),
         }
@@ -369,7 +385,7 @@ pub fn reconcile(
     };
     let probes = rt.prober.as_ref().map(|p| {
         let pass = Pass { rt, store, queue, kubelet: &kubelet, pod: &pod };
-        probe_pass(&pass, p, &observed, &node)
+        probe_pass(&pass, p, &observed, &node, &host_ip)
     });
     write_status(store, &pod, &observed, &waiting, probes.as_ref(), &host_ip, &node)?;
     step
@@ -383,23 +399,14 @@ fn probe_pass(
     prober: &Prober,
     observed: &Observed,
     node: &str,
+    host_ip: &str,
 ) -> status::ProbeResults {
     let Pass { rt, queue, kubelet, pod, .. } = *pass;
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or("").to_string();
     let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
     let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
     let sandbox_up = observed.sandbox.as_ref().is_some_and(running);
-    let pod_ip = if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false) {
-        "127.0.0.1".to_string()
-    } else {
-        observed
-            .sandbox
-            .as_ref()
-            .and_then(|s| s.pointer(&format!("/NetworkSettings/Networks/{NETWORK}/IPAddress")))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let pod_ip = probe_ip(pod, observed.sandbox.as_ref(), host_ip);
     let specs = containers_of(pod, "containers")
         .map(|c| (c, false))
         // Sidecars (restartable init containers) are probed too.
@@ -448,12 +455,36 @@ fn probe_pass(
             }
             q.enqueue("pods", &jns, &jname);
         };
-        if rt.stop_jobs.try_send(Box::new(job)).is_err() {
+        if rt.kill_jobs.try_send(Box::new(job)).is_err() {
             prober.kill_failed(&ns, &name, &docker_id);
             queue.enqueue_after("pods", &ns, &name, Duration::from_secs(1));
         }
     }
     prober.results(&ns, &name, uid)
+}
+
+/// Where probes reach the pod: its IP, which for a host-network pod is the host's (its
+/// `status.podIP`, which the kubelet probes), or loopback while the host's is unknown.
+fn probe_ip(pod: &Value, sandbox: Option<&Value>, host_ip: &str) -> String {
+    if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool).unwrap_or(false) {
+        return if host_ip.is_empty() { "127.0.0.1".into() } else { host_ip.to_string() };
+    }
+    sandbox
+        .and_then(|s| s.pointer(&format!("/NetworkSettings/Networks/{NETWORK}/IPAddress")))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Whether a regular container that exited is started again. The kubelet restarts one it
+/// killed for failing liveness or startup whenever the policy is not Never, whatever it
+/// exited with (a process that exits 0 on SIGTERM is still unhealthy, not done).
+fn restarts(policy: &str, exit_code: i64, probe_killed: bool) -> bool {
+    match policy {
+        "Never" => false,
+        "OnFailure" => exit_code != 0 || probe_killed,
+        _ => true,
+    }
 }
 
 /// Set `spec.nodeName` (the scheduler's job in Kubernetes) and say so.
@@ -668,13 +699,8 @@ fn run_pod(
             }
             Some(cur) if running(&cur) => {}
             Some(cur) => {
-                let code = exit_code(&cur);
-                let restart = match policy.as_str() {
-                    "Never" => false,
-                    "OnFailure" => code != 0,
-                    _ => true,
-                };
-                if restart {
+                let killed = rt.prober.as_ref().is_some_and(|p| p.killed(id_of(&cur)));
+                if restarts(&policy, exit_code(&cur), killed) {
                     restart_with_backoff(pass, c, ContainerKind::Regular, &cur, &ctx, waiting)?;
                 }
             }
@@ -1385,6 +1411,27 @@ mod tests {
              "lastState": {"terminated": {"reason": "ContainerStatusUnknown"}}}]}});
         assert_eq!(first_attempt(&reported, "containerStatuses", "c"), 3);
         assert_eq!(first_attempt(&json!({}), "containerStatuses", "c"), 0);
+    }
+
+    #[test]
+    fn probe_killed_containers_restart_unless_never() {
+        assert!(restarts("Always", 0, false));
+        assert!(!restarts("OnFailure", 0, false));
+        assert!(restarts("OnFailure", 1, false));
+        assert!(restarts("OnFailure", 0, true), "killed by a probe, exit 0 or not");
+        assert!(!restarts("Never", 137, true));
+    }
+
+    #[test]
+    fn probes_reach_host_network_pods_at_the_host_ip() {
+        let sandbox =
+            json!({"NetworkSettings": {"Networks": {NETWORK: {"IPAddress": "172.20.0.7"}}}});
+        let pod = json!({"spec": {}});
+        assert_eq!(probe_ip(&pod, Some(&sandbox), "10.1.2.3"), "172.20.0.7");
+        assert_eq!(probe_ip(&pod, None, "10.1.2.3"), "");
+        let host = json!({"spec": {"hostNetwork": true}});
+        assert_eq!(probe_ip(&host, Some(&sandbox), "10.1.2.3"), "10.1.2.3");
+        assert_eq!(probe_ip(&host, Some(&sandbox), ""), "127.0.0.1");
     }
 
     #[test]

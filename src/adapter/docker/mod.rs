@@ -124,6 +124,10 @@ fn from_ureq(e: ureq::Error, socket: &Path) -> DockerError {
             Err(other) => DockerError::Io(io::Error::other(other)),
         },
         ureq::Error::Io(e) => DockerError::Io(e),
+        // Kept recognisable, so callers with a deadline can tell "too slow" from "broken".
+        ureq::Error::Timeout(t) => {
+            DockerError::Io(io::Error::new(io::ErrorKind::TimedOut, format!("timeout: {t}")))
+        }
         other => DockerError::Io(io::Error::other(other)),
     }
 }
@@ -234,9 +238,23 @@ impl Docker {
 
     /// `GET` a JSON document. `path` starts with `/` and carries an encoded query if any.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, DockerError> {
+        self.get_json_within(path, None)
+    }
+
+    /// [`Docker::get_json`] that gives up after `timeout` (the whole exchange), with an
+    /// [`io::ErrorKind::TimedOut`] I/O error: for callers with a deadline, such as probes,
+    /// which must not wait on a daemon that has stopped answering.
+    pub fn get_json_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<T, DockerError> {
         let resp = self
             .agent
             .get(self.url(path))
+            .config()
+            .timeout_global(timeout)
+            .build()
             .header("Accept", "application/json")
             .call()
             .map_err(|e| self.err(e))?;
@@ -250,10 +268,23 @@ impl Docker {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, DockerError> {
+        self.post_json_within(path, body, None)
+    }
+
+    /// [`Docker::post_json`] with a timeout, as [`Docker::get_json_within`].
+    pub fn post_json_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<T, DockerError> {
         let bytes = serde_json::to_vec(body).map_err(|e| DockerError::Decode(e.to_string()))?;
         let resp = self
             .agent
             .post(self.url(path))
+            .config()
+            .timeout_global(timeout)
+            .build()
             .header("Content-Type", "application/json")
             .send(&bytes[..])
             .map_err(|e| self.err(e))?;

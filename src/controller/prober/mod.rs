@@ -28,7 +28,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -42,6 +42,10 @@ const RETRY_BUSY: Duration = Duration::from_millis(200);
 const MIN_KILL_GRACE: i64 = 2;
 /// The pod's grace period when it sets none (the API server's default).
 const DEFAULT_GRACE: i64 = 30;
+/// Docker ids of containers killed for failing a probe, remembered so the restart policy
+/// can tell such an exit from finishing; the oldest is forgotten past this many (a pod in
+/// back-off that long after its kill may then be taken as finished under OnFailure).
+const KILLED_MEMORY: usize = 256;
 
 /// A running container of a pod, as the pod controller sees it.
 pub struct Running<'a> {
@@ -88,6 +92,8 @@ struct State {
     probes: HashMap<u64, Probe>,
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     next_id: u64,
+    /// Containers handed out for killing, newest last, at most [`KILLED_MEMORY`].
+    killed: VecDeque<String>,
 }
 
 struct PodEntry {
@@ -142,6 +148,19 @@ fn instant_at(t: SystemTime) -> Instant {
 }
 
 impl State {
+    fn remember_kill(&mut self, docker_id: &str) {
+        if self.killed.iter().any(|k| k == docker_id) {
+            return;
+        }
+        if self.killed.len() == KILLED_MEMORY {
+            self.killed.pop_front();
+        }
+        self.killed.push_back(docker_id.to_string());
+    }
+
+    fn forget_kill(&mut self, docker_id: &str) {
+        self.killed.retain(|k| k != docker_id);
+    }
     fn started(&self, c: &ContainerEntry) -> bool {
         match c.probes[kind_index(Kind::Startup)] {
             Some(id) => self.probes.get(&id).is_some_and(|p| p.machine.result() == Some(true)),
@@ -149,11 +168,15 @@ impl State {
         }
     }
 
-    fn schedule(&mut self, id: u64, at: Instant) {
-        if let Some(p) = self.probes.get_mut(&id) {
-            p.due = at;
-            self.timers.push(Reverse((at, id)));
-        }
+    /// Sets when probe `id` next runs. True when that is now the earliest timer: a
+    /// scheduler asleep until a later one must then be woken (callers other than the
+    /// scheduler itself do that).
+    fn schedule(&mut self, id: u64, at: Instant) -> bool {
+        let Some(p) = self.probes.get_mut(&id) else { return false };
+        p.due = at;
+        let earliest = self.timers.peek().is_none_or(|Reverse((first, _))| at < *first);
+        self.timers.push(Reverse((at, id)));
+        earliest
     }
 
     fn drop_container(&mut self, c: &ContainerEntry) {
@@ -308,7 +331,7 @@ impl Prober {
                             due: first,
                         },
                     );
-                    st.schedule(id, first);
+                    let _ = st.schedule(id, first);
                     c.probes[kind_index(kind)] = Some(id);
                     woke = true;
                 }
@@ -355,7 +378,8 @@ impl Prober {
         let Some(pod) = st.pods.get_mut(&(namespace.to_string(), name.to_string())) else {
             return Vec::new();
         };
-        pod.containers
+        let kills: Vec<Kill> = pod
+            .containers
             .values_mut()
             .filter_map(|c| match &mut c.kill {
                 Some((kill, issued @ false)) => {
@@ -364,12 +388,23 @@ impl Prober {
                 }
                 _ => None,
             })
-            .collect()
+            .collect();
+        for k in &kills {
+            st.remember_kill(&k.docker_id);
+        }
+        kills
+    }
+
+    /// Whether the container with this Docker id was handed out for killing because it
+    /// failed liveness or startup (its exit then means "restart" under OnFailure).
+    pub fn killed(&self, docker_id: &str) -> bool {
+        self.inner.state.lock().killed.iter().any(|k| k == docker_id)
     }
 
     /// A kill did not happen (Docker refused): hand it out again on the next pass.
     pub fn kill_failed(&self, namespace: &str, name: &str, docker_id: &str) {
         let mut st = self.inner.state.lock();
+        st.forget_kill(docker_id);
         if let Some(pod) = st.pods.get_mut(&(namespace.to_string(), name.to_string())) {
             for c in pod.containers.values_mut().filter(|c| c.docker_id == docker_id) {
                 if let Some((_, issued)) = &mut c.kill {
@@ -410,7 +445,7 @@ impl Inner {
             if !gated_open(kind, started) {
                 // A startup probe that passed is done; the others wait for it.
                 if kind != Kind::Startup {
-                    st.schedule(id, now + period);
+                    let _ = st.schedule(id, now + period);
                 }
                 continue;
             }
@@ -441,7 +476,9 @@ impl Inner {
                 if let Some(p) = st.probes.get_mut(&id) {
                     p.in_flight = false;
                 }
-                st.schedule(id, Instant::now() + RETRY_BUSY);
+                if st.schedule(id, Instant::now() + RETRY_BUSY) {
+                    let _ = self.wake.try_send(());
+                }
             }
         }
     }
@@ -472,6 +509,14 @@ impl Inner {
                     reason: "Unhealthy",
                     message: format!("{} probe {verb}: {}", p.kind.title(), outcome.message),
                 });
+            } else if outcome.warning {
+                event = Some(PendingEvent {
+                    object: pod.object.clone(),
+                    node: pod.node.clone(),
+                    field_path: c.field_path.clone(),
+                    reason: "ProbeWarning",
+                    message: format!("{} probe warning: {}", p.kind.title(), outcome.message),
+                });
             }
             let (kind, result, period, due) = (p.kind, p.machine.result(), p.spec.period, p.due);
             if changed {
@@ -494,7 +539,10 @@ impl Inner {
             let others = c.probes;
             if !done {
                 // Fixed rate like the kubelet's ticker, but never a burst to catch up.
-                st.schedule(id, (due + period).max(now));
+                if st.schedule(id, (due + period).max(now)) {
+                    // The scheduler may sleep until a later timer, or for a minute.
+                    let _ = self.wake.try_send(());
+                }
             }
             if kind == Kind::Startup && result == Some(true) && changed {
                 // Started: liveness and readiness need not wait out a period.
@@ -503,7 +551,7 @@ impl Inner {
                     if let Some((d, false)) = due
                         && d > now
                     {
-                        st.schedule(other, now);
+                        let _ = st.schedule(other, now);
                     }
                 }
                 let _ = self.wake.try_send(());
@@ -533,11 +581,7 @@ fn worker(inner: &Inner, jobs: &Receiver<Job>) {
                 job.action,
                 Action::Http { host: None, .. } | Action::Tcp { host: None, .. }
             ) {
-            action::Outcome {
-                ok: false,
-                message: "the pod has no IP address yet".into(),
-                errored: true,
-            }
+            action::Outcome::error("the pod has no IP address yet")
         } else {
             action::run(&inner.docker, &job.action, &target, job.timeout)
         };
@@ -579,6 +623,52 @@ mod tests {
         let future = instant_at(SystemTime::now() + Duration::from_secs(5));
         let d = future.saturating_duration_since(Instant::now());
         assert!(d > Duration::from_secs(4) && d <= Duration::from_secs(5), "{d:?}");
+    }
+
+    #[test]
+    fn killed_containers_are_remembered_within_a_bound() {
+        let mut st = State::default();
+        st.remember_kill("a");
+        st.remember_kill("a");
+        assert_eq!(st.killed.len(), 1);
+        for i in 0..KILLED_MEMORY {
+            st.remember_kill(&format!("c{i}"));
+        }
+        assert_eq!(st.killed.len(), KILLED_MEMORY);
+        assert!(!st.killed.iter().any(|k| k == "a"), "the oldest is forgotten");
+        assert!(st.killed.iter().any(|k| k == "c0"));
+        st.forget_kill("c0");
+        assert!(!st.killed.iter().any(|k| k == "c0"));
+    }
+
+    /// A probe rescheduled after its run is usually the only or the earliest timer: the
+    /// scheduler, asleep until a later one (or for a minute with none), must be woken.
+    #[test]
+    fn scheduling_tells_when_a_timer_becomes_the_earliest() {
+        let mut st = State::default();
+        let now = Instant::now();
+        for id in [1, 2] {
+            st.probes.insert(
+                id,
+                Probe {
+                    pod: ("ns".into(), "p".into()),
+                    container: "c".into(),
+                    kind: Kind::Readiness,
+                    spec: spec::parse(
+                        &json!({"readinessProbe": {"exec": {"command": ["true"]}}}),
+                        Kind::Readiness,
+                    )
+                    .unwrap(),
+                    machine: Machine::new(Kind::Readiness),
+                    in_flight: false,
+                    due: now,
+                },
+            );
+        }
+        assert!(st.schedule(1, now + Duration::from_secs(10)), "the only timer");
+        assert!(!st.schedule(2, now + Duration::from_secs(20)), "a later one");
+        assert!(st.schedule(2, now + Duration::from_secs(1)), "an earlier one");
+        assert!(!st.schedule(99, now), "no such probe");
     }
 
     #[test]
