@@ -85,7 +85,7 @@ secret="$(new_secret)"
 token="$(printf %s "$secret" | base64 -w0)"
 name="k2d-check-$$"
 log "running $IMAGE as $name on 127.0.0.1:$port, data in $data"
-docker run -d --name "$name" --network host \
+docker run -d --name "$name" --network host --pid host \
     -e K2D_PORT="$port" -e K2D_BIND_ADDR=127.0.0.1 -e K2D_ADVERTISE_ADDR=127.0.0.1 \
     -e K2D_SECRET="$secret" \
     -v "$data:/var/lib/k2d" -v "$SOCKET:/var/run/docker.sock" "$IMAGE" >/dev/null
