@@ -639,7 +639,7 @@ fn run_pod(
     // restarted whatever the pod's restartPolicy, until the app is done.
     let app_began = containers_of(pod, "containers")
         .any(|c| status::current_attempt(observed, c["name"].as_str().unwrap_or("")).is_some());
-    let app_done = app_finished(pod, observed, &policy);
+    let app_done = app_finished(rt, pod, observed, &policy);
     for c in containers_of(pod, "initContainers") {
         let cname = c["name"].as_str().unwrap_or("");
         let sidecar = is_sidecar_spec(c);
@@ -729,17 +729,20 @@ fn sidecar_started(pass: &Pass, c: &Value) -> bool {
     results.started.get(c["name"].as_str().unwrap_or("")) == Some(&true)
 }
 
-/// Every app container has exited and none will be restarted (`Never`, or `OnFailure` after
-/// success): the point where the kubelet stops a pod's sidecars.
-fn app_finished(pod: &Value, observed: &Observed, policy: &str) -> bool {
+/// Every app container has exited and none will be restarted (the same decision as the
+/// restart below: `Never`, or `OnFailure` after a success that no probe forced): the point
+/// where the kubelet stops a pod's sidecars.
+fn app_finished(rt: &PodRuntime, pod: &Value, observed: &Observed, policy: &str) -> bool {
     if policy == "Always" {
         return false;
     }
     let mut apps = containers_of(pod, "containers").peekable();
     apps.peek().is_some()
         && apps.all(|c| {
-            status::current_attempt(observed, c["name"].as_str().unwrap_or(""))
-                .is_some_and(|cur| !running(cur) && (policy == "Never" || exit_code(cur) == 0))
+            status::current_attempt(observed, c["name"].as_str().unwrap_or("")).is_some_and(|cur| {
+                let killed = rt.prober.as_ref().is_some_and(|p| p.killed(id_of(cur)));
+                !running(cur) && !restarts(policy, exit_code(cur), killed)
+            })
         })
 }
 
