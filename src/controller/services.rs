@@ -607,7 +607,10 @@ fn sync_headless(
 }
 
 fn remember_aliases(id: &str, ns: &str, aliases: BTreeSet<String>) {
-    ALIASES.lock().get_or_insert_with(HashMap::new).insert(id.to_string(), (ns.to_string(), aliases));
+    ALIASES
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(id.to_string(), (ns.to_string(), aliases));
 }
 
 /// The sandbox's aliases on the pods' network (`/containers/json` leaves them
