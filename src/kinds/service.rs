@@ -84,6 +84,10 @@ impl Behavior for ServiceBehavior {
         }
     }
 
+    fn write_done(&self, namespace: &str, name: &str) {
+        alloc::release(&format!("{namespace}/{name}"));
+    }
+
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         let mut causes = validation::validate(obj, &owner(obj));
         if let Some(old) = old {
