@@ -92,6 +92,7 @@ pub fn held(svc: &Value) -> Vec<Taken> {
 }
 
 /// Whether `t` is held by a Service other than `owner`.
+#[cfg(test)]
 pub fn is_taken(owner: &str, t: Taken) -> bool {
     taken_by_others(owner).contains(&t)
 }
