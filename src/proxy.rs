@@ -60,7 +60,7 @@ fn raise_fd_limit() -> u64 {
             }
         }
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// Connections that fit in `fd_limit` (two fds each, after the reserve).
@@ -489,7 +489,7 @@ mod tests {
         // SAFETY: getrlimit with a valid struct.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
         assert_eq!(lim.rlim_cur, lim.rlim_max, "soft limit raised to the hard one");
-        assert_eq!(limit, lim.rlim_cur as u64);
+        assert_eq!(limit, lim.rlim_cur);
         // Docker's usual soft limit of 1024 leaves room for two fds per connection.
         assert_eq!(connection_cap(1024), (1024 - FD_RESERVE as usize) / 2);
         assert!(connection_cap(1024) * 2 + FD_RESERVE as usize <= 1024);

@@ -46,7 +46,10 @@ static VERIFIED: Mutex<Option<HashMap<String, (String, Instant)>>> = Mutex::new(
 /// reconnects it, so one inspect per sandbox is enough and pod events cost no
 /// inspects. Pruned to the running sandboxes seen; cleared by the sweep
 /// (restart, Docker reconnect), so it stays level-based.
-static ALIASES: Mutex<Option<HashMap<String, (String, BTreeSet<String>)>>> = Mutex::new(None);
+static ALIASES: Mutex<Option<HashMap<String, SandboxAliases>>> = Mutex::new(None);
+
+/// `(pod namespace, managed aliases)` of one sandbox.
+type SandboxAliases = (String, BTreeSet<String>);
 
 /// Forget everything learnt from Docker: after a reconnect it may be another
 /// daemon, or containers may have changed while events were not followed.
