@@ -22,15 +22,52 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Open TCP connections (each holds two small threads) beyond which new ones
-/// are refused: bounded memory on small hosts.
-const MAX_CONNECTIONS: usize = 512;
-/// UDP flows (client address → backend socket) kept at once.
+/// Most TCP connections open at once (each holds two small threads and two
+/// fds), whatever the fd limit allows: bounded memory on small hosts.
+const MAX_CONNECTIONS: usize = 1024;
+/// Fds kept for listeners, the backends file and UDP flows.
+const FD_RESERVE: u64 = 64 + 2 * MAX_UDP_FLOWS as u64;
+/// UDP flows (client address → backend socket) kept at once; when full, the
+/// one idle longest makes room.
 const MAX_UDP_FLOWS: usize = 256;
-/// A UDP flow with no reply for this long is forgotten.
-const UDP_IDLE: Duration = Duration::from_secs(30);
+/// A UDP flow with no traffic either way for this long is forgotten.
+const UDP_IDLE: Duration = Duration::from_secs(10);
+/// How often a flow's relay thread looks whether its flow is still wanted.
+const UDP_CHECK: Duration = Duration::from_secs(1);
+/// Pause after a failed `accept`/`recv` (EMFILE, ENOBUFS...): retrying at
+/// once would spin a core while nothing can change.
+const ERROR_PAUSE: Duration = Duration::from_millis(50);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const THREAD_STACK: usize = 64 * 1024;
+
+/// Open TCP connections of all ports, and the most allowed (set at start).
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+static CONNECTION_CAP: AtomicUsize = AtomicUsize::new(MAX_CONNECTIONS);
+
+/// Raise the soft fd limit to the hard one (Docker's default soft limit may
+/// be low) and return the limit now in force.
+fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit with a valid, initialised struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    lim.rlim_cur
+}
+
+/// Connections that fit in `fd_limit` (two fds each, after the reserve).
+fn connection_cap(fd_limit: u64) -> usize {
+    let fit = fd_limit.saturating_sub(FD_RESERVE) / 2;
+    (fit as usize).clamp(1, MAX_CONNECTIONS)
+}
 
 /// True when started as `k2d proxy ...`.
 pub fn is_invocation() -> bool {
@@ -90,6 +127,12 @@ impl Backends {
         *st = (id, parse(&text));
     }
 
+    /// Whether `addr` is (still) a backend of `key`.
+    fn lists(&self, key: &PortKey, addr: SocketAddr) -> bool {
+        self.refresh();
+        self.state.lock().1.backends.get(key).is_some_and(|l| l.contains(&addr))
+    }
+
     /// Backends of `key` in round-robin order starting at the next one.
     fn order(&self, key: &PortKey) -> Vec<SocketAddr> {
         self.refresh();
@@ -111,6 +154,7 @@ pub fn run() -> ! {
         eprintln!("usage: k2d proxy <backends file> <proto>:<port>...");
         std::process::exit(2);
     };
+    CONNECTION_CAP.store(connection_cap(raise_fd_limit()), Ordering::Relaxed);
     let backends = Arc::new(Backends {
         path: PathBuf::from(file),
         state: Mutex::new((None, Table::default())),
@@ -141,26 +185,29 @@ pub fn run() -> ! {
 }
 
 fn serve_tcp(listener: TcpListener, key: PortKey, backends: Arc<Backends>) {
-    let open = Arc::new(AtomicUsize::new(0));
-    for client in listener.incoming() {
-        let Ok(client) = client else { continue };
-        if open.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+    loop {
+        let client = match listener.accept() {
+            Ok((c, _)) => c,
+            Err(_) => {
+                // Out of fds or memory: the pending connection stays queued
+                // until a slot frees up; do not spin meanwhile.
+                std::thread::sleep(ERROR_PAUSE);
+                continue;
+            }
+        };
+        if OPEN.load(Ordering::Relaxed) >= CONNECTION_CAP.load(Ordering::Relaxed) {
             continue; // dropped: closes the connection
         }
         let order = backends.order(&key);
-        let open = open.clone();
-        open.fetch_add(1, Ordering::Relaxed);
-        let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn({
-            let open = open.clone();
-            move || {
-                if let Some(upstream) = connect_any(&order) {
-                    splice(client, upstream);
-                }
-                open.fetch_sub(1, Ordering::Relaxed);
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
+            if let Some(upstream) = connect_any(&order) {
+                splice(client, upstream);
             }
+            OPEN.fetch_sub(1, Ordering::Relaxed);
         });
         if spawned.is_err() {
-            open.fetch_sub(1, Ordering::Relaxed);
+            OPEN.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -170,23 +217,32 @@ fn connect_any(order: &[SocketAddr]) -> Option<TcpStream> {
     order.iter().find_map(|a| TcpStream::connect_timeout(a, CONNECT_TIMEOUT).ok())
 }
 
-/// Copy both ways until both sides are done, passing half-closes on.
+/// Copy both ways until both sides are done, passing half-closes on. The
+/// two threads share the sockets (`&TcpStream` reads and writes), so a
+/// connection costs two fds, not four.
 fn splice(client: TcpStream, upstream: TcpStream) {
-    let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) else { return };
-    let up = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || copy(c2, u2));
-    copy(upstream, client);
-    if let Ok(h) = up {
-        let _ = h.join();
+    let (client, upstream) = (Arc::new(client), Arc::new(upstream));
+    let (c2, u2) = (client.clone(), upstream.clone());
+    let up = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || copy(&c2, &u2));
+    match up {
+        Ok(h) => {
+            copy(&upstream, &client);
+            let _ = h.join();
+        }
+        Err(_) => {
+            let _ = client.shutdown(Shutdown::Both);
+        }
     }
 }
 
-fn copy(mut from: TcpStream, mut to: TcpStream) {
+fn copy(from: &TcpStream, to: &TcpStream) {
+    let (mut r, mut w) = (from, to);
     let mut buf = [0u8; 16 * 1024];
     loop {
-        match from.read(&mut buf) {
+        match r.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
+                if w.write_all(&buf[..n]).is_err() {
                     break;
                 }
             }
@@ -196,72 +252,143 @@ fn copy(mut from: TcpStream, mut to: TcpStream) {
     let _ = from.shutdown(Shutdown::Read);
 }
 
+/// One UDP flow: the socket connected to its backend, which backend (so a
+/// flow whose backend left the file is dropped), last traffic either way,
+/// and an id telling its relay thread whether it is still the current flow.
+struct Flow {
+    id: u64,
+    socket: Arc<UdpSocket>,
+    backend: SocketAddr,
+    used: Instant,
+}
+
+/// UDP flows by client address.
+type Flows = Arc<Mutex<HashMap<SocketAddr, Flow>>>;
+
+/// The flow idle longest, to make room.
+fn oldest(flows: &HashMap<SocketAddr, Flow>) -> Option<SocketAddr> {
+    flows.iter().min_by_key(|(_, f)| f.used).map(|(c, _)| *c)
+}
+
 fn serve_udp(socket: UdpSocket, key: PortKey, backends: Arc<Backends>) {
     let socket = Arc::new(socket);
     let flows: Flows = Arc::default();
+    let relays = Arc::new(AtomicUsize::new(0));
+    let mut next_id = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let Ok((n, client)) = socket.recv_from(&mut buf) else { continue };
-        let existing = flows.lock().get_mut(&client).map(|f| {
-            f.1 = Instant::now();
-            f.0.clone()
-        });
-        let upstream = match existing {
-            Some(u) => u,
-            None => match new_flow(&socket, client, &key, &backends, &flows) {
-                Ok(Some(u)) => u,
-                _ => continue,
-            },
+        let (n, client) = match socket.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(_) => {
+                std::thread::sleep(ERROR_PAUSE);
+                continue;
+            }
         };
-        let _ = upstream.send(&buf[..n]);
+        let existing = flows.lock().get(&client).map(|f| (f.id, f.socket.clone(), f.backend));
+        if let Some((id, up, backend)) = existing {
+            if backends.lists(&key, backend) && up.send(&buf[..n]).is_ok() {
+                if let Some(f) = flows.lock().get_mut(&client) {
+                    f.used = Instant::now();
+                }
+                continue;
+            }
+            // Its backend is gone or refuses: this datagram starts a new flow.
+            drop_flow(&flows, client, id);
+        }
+        next_id += 1;
+        let Ok(Some(up)) = new_flow(&socket, client, &key, &backends, &flows, &relays, next_id)
+        else {
+            continue;
+        };
+        if up.send(&buf[..n]).is_err() {
+            drop_flow(&flows, client, next_id);
+        }
     }
 }
 
-/// UDP flows by client address: the socket connected to its backend, last use.
-type Flows = Arc<Mutex<HashMap<SocketAddr, (Arc<UdpSocket>, Instant)>>>;
+/// Forget `client`'s flow if it is still flow `id` (its relay thread ends).
+fn drop_flow(flows: &Flows, client: SocketAddr, id: u64) {
+    let mut f = flows.lock();
+    if f.get(&client).is_some_and(|fl| fl.id == id) {
+        f.remove(&client);
+    }
+}
 
 /// A socket connected to the next backend for `client`, with a thread that
-/// relays replies until the flow goes idle.
+/// relays replies until the flow goes idle, is dropped or evicted.
 fn new_flow(
     listen: &Arc<UdpSocket>,
     client: SocketAddr,
     key: &PortKey,
     backends: &Backends,
     flows: &Flows,
+    relays: &Arc<AtomicUsize>,
+    id: u64,
 ) -> io::Result<Option<Arc<UdpSocket>>> {
-    if flows.lock().len() >= MAX_UDP_FLOWS {
+    // Evicted flows' threads notice within UDP_CHECK; this bounds them.
+    if relays.load(Ordering::Relaxed) >= 2 * MAX_UDP_FLOWS {
         return Ok(None);
     }
     let Some(backend) = backends.order(key).first().copied() else { return Ok(None) };
     let up = UdpSocket::bind(("0.0.0.0", 0))?;
     up.connect(backend)?;
-    up.set_read_timeout(Some(UDP_IDLE))?;
+    up.set_read_timeout(Some(UDP_CHECK))?;
     let up = Arc::new(up);
-    flows.lock().insert(client, (up.clone(), Instant::now()));
-    let (listen, relay_flows, reader) = (listen.clone(), flows.clone(), up.clone());
-    let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match reader.recv(&mut buf) {
-                Ok(n) => {
-                    let _ = listen.send_to(&buf[..n], client);
-                }
-                Err(_) => {
-                    let mut f = relay_flows.lock();
-                    let idle = f.get(&client).is_none_or(|(_, at)| at.elapsed() >= UDP_IDLE);
-                    if idle {
-                        f.remove(&client);
-                        return;
-                    }
-                }
-            }
+    {
+        let mut f = flows.lock();
+        if f.len() >= MAX_UDP_FLOWS
+            && let Some(victim) = oldest(&f)
+        {
+            f.remove(&victim);
         }
+        f.insert(client, Flow { id, socket: up.clone(), backend, used: Instant::now() });
+    }
+    let (listen, relay_flows, reader, count) =
+        (listen.clone(), flows.clone(), up.clone(), relays.clone());
+    relays.fetch_add(1, Ordering::Relaxed);
+    let spawned = std::thread::Builder::new().stack_size(THREAD_STACK).spawn(move || {
+        relay(&reader, &listen, client, &relay_flows, id);
+        count.fetch_sub(1, Ordering::Relaxed);
     });
     if spawned.is_err() {
-        flows.lock().remove(&client);
+        relays.fetch_sub(1, Ordering::Relaxed);
+        drop_flow(flows, client, id);
         return Ok(None);
     }
     Ok(Some(up))
+}
+
+/// Replies of flow `id` back to its client, until the flow is idle, no
+/// longer current, or its backend refuses (ICMP unreachable: it is gone).
+fn relay(reader: &UdpSocket, listen: &UdpSocket, client: SocketAddr, flows: &Flows, id: u64) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.recv(&mut buf) {
+            Ok(n) => {
+                let _ = listen.send_to(&buf[..n], client);
+                match flows.lock().get_mut(&client) {
+                    Some(f) if f.id == id => f.used = Instant::now(),
+                    _ => return,
+                }
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                let mut f = flows.lock();
+                match f.get(&client) {
+                    Some(fl) if fl.id == id => {
+                        if fl.used.elapsed() >= UDP_IDLE {
+                            f.remove(&client);
+                            return;
+                        }
+                    }
+                    _ => return,
+                }
+            }
+            Err(_) => {
+                drop_flow(flows, client, id);
+                return;
+            }
+        }
+    }
 }
 
 fn stop_set() -> libc::sigset_t {
@@ -353,6 +480,82 @@ mod tests {
         assert_eq!(be.order(&key), vec![b]);
         assert!(be.order(&("tcp".into(), 81)).is_empty());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_fd_limit_is_raised_and_bounds_connections() {
+        let limit = raise_fd_limit();
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit with a valid struct.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        assert_eq!(lim.rlim_cur, lim.rlim_max, "soft limit raised to the hard one");
+        assert_eq!(limit, lim.rlim_cur);
+        // Docker's usual soft limit of 1024 leaves room for two fds per connection.
+        assert_eq!(connection_cap(1024), (1024 - FD_RESERVE as usize) / 2);
+        assert!(connection_cap(1024) * 2 + FD_RESERVE as usize <= 1024);
+        assert_eq!(connection_cap(1 << 20), MAX_CONNECTIONS);
+        assert_eq!(connection_cap(10), 1);
+    }
+
+    fn udp_echo(tag: &'static str) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = s.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            while let Ok((n, from)) = s.recv_from(&mut buf) {
+                let mut out = tag.as_bytes().to_vec();
+                out.extend_from_slice(&buf[..n]);
+                let _ = s.send_to(&out, from);
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_udp_flow_follows_its_backend_leaving() {
+        let (a, b) = (udp_echo("a:"), udp_echo("b:"));
+        let dir = std::env::temp_dir().join(format!("k2d-proxy-udp-{}", std::process::id()));
+        write_backends(&dir, &render(&[("udp".into(), 1, a)])).unwrap();
+        let be = Arc::new(Backends {
+            path: dir.join(FILE),
+            state: Mutex::new((None, Table::default())),
+            next: AtomicUsize::new(0),
+        });
+        let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let faddr = front.local_addr().unwrap();
+        std::thread::spawn(move || serve_udp(front, ("udp".into(), 1), be));
+        let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let ask = |msg: &[u8]| {
+            c.send_to(msg, faddr).unwrap();
+            let mut buf = [0u8; 64];
+            let n = c.recv(&mut buf).unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        assert_eq!(ask(b"1"), "a:1");
+        // The pod behind `a` went away: the same client's next datagram goes to `b`.
+        std::thread::sleep(Duration::from_millis(20)); // a new mtime for the file
+        write_backends(&dir, &render(&[("udp".into(), 1, b)])).unwrap();
+        assert_eq!(ask(b"2"), "b:2");
+        assert_eq!(ask(b"3"), "b:3");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_flow_table_makes_room_by_the_flow_idle_longest() {
+        let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+        let now = Instant::now();
+        let flow = |id, age| Flow {
+            id,
+            socket: sock.clone(),
+            backend: "10.0.0.1:53".parse().unwrap(),
+            used: now - Duration::from_secs(age),
+        };
+        let mut m = HashMap::new();
+        m.insert("10.1.0.1:1000".parse().unwrap(), flow(1, 3));
+        m.insert("10.1.0.2:1000".parse().unwrap(), flow(2, 9));
+        m.insert("10.1.0.3:1000".parse().unwrap(), flow(3, 1));
+        assert_eq!(oldest(&m), Some("10.1.0.2:1000".parse().unwrap()));
     }
 
     #[test]

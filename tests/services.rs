@@ -131,6 +131,25 @@ fn proxies_of(ns: &str) -> String {
     docker(&["ps", "-aq", "--filter", &format!("label=k2d.io/service-namespace={ns}")])
 }
 
+/// The network endpoint of each sandbox of `ns`: a reconnect changes it.
+fn endpoint_ids(ns: &str) -> BTreeSet<String> {
+    let ids = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=io.kubernetes.pod.namespace={ns}"),
+        "--filter",
+        "label=io.kubernetes.docker.type=podsandbox",
+    ]);
+    ids.split_whitespace()
+        .map(|id| {
+            docker(&["inspect", id, "--format", "{{.NetworkSettings.Networks.k2d.EndpointID}}"])
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
 fn set(lines: &str) -> BTreeSet<String> {
     lines.split_whitespace().map(str::to_string).collect()
 }
@@ -298,31 +317,15 @@ fn expose_headless_and_deletion() {
     assert!(log.contains("db-1") || log.contains("db-2"), "{log}");
     assert!(!proxies_of(n).trim().is_empty(), "`one` has a proxy");
 
-    // Deleting Services removes their proxy and their names.
+    // Deleting Services removes their proxy; the headless names stay on the
+    // running pods (removing them would cut the pods' connections).
+    let before = endpoint_ids(n);
     k.ok(DEFAULT, &["-n", n, "delete", "svc", "one", "db"]);
     eventually("no proxy left", SLOW, || proxies_of(n).trim().is_empty().then_some(()));
-    eventually("no headless alias left", SLOW, || {
-        let ids = docker(&[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=io.kubernetes.pod.namespace={n}"),
-            "--filter",
-            "label=io.kubernetes.docker.type=podsandbox",
-        ]);
-        let aliases: String = ids
-            .split_whitespace()
-            .map(|id| {
-                docker(&[
-                    "inspect",
-                    id,
-                    "--format",
-                    "{{json .NetworkSettings.Networks.k2d.Aliases}}",
-                ])
-            })
-            .collect();
-        (!aliases.contains(&format!("db.{n}"))).then_some(())
+    eventually("endpoints of db gone", SLOW, || {
+        (!k.kubectl(DEFAULT, &["-n", n, "get", "endpoints", "db"]).status.success()).then_some(())
     });
+    assert_eq!(endpoint_ids(n), before, "pods were reconnected");
     assert!(!k.kubectl(DEFAULT, &["-n", n, "get", "endpoints", "db"]).status.success());
 }
 
@@ -355,4 +358,80 @@ fn taken_node_ports_are_refused_and_namespace_deletion_cleans_up() {
             docker(&["ps", "-aq", "--filter", &format!("label=io.kubernetes.pod.namespace={n}")]);
         (proxies_of(&n).trim().is_empty() && left.trim().is_empty()).then_some(())
     });
+}
+
+#[test]
+fn a_terminating_pod_behind_a_headless_service_keeps_its_network() {
+    let k = shared();
+    let ns = k.namespace(&ns_name("svc-term"));
+    let n = &ns.name;
+    let _gone = Cleanup(k, n.clone());
+    // Ignores SIGTERM, so it stays in its grace period.
+    let pod = web_pod("slow", "slow")
+        .replace("terminationGracePeriodSeconds: 0", "terminationGracePeriodSeconds: 6")
+        .replace("exec httpd", "trap '' TERM; httpd");
+    let svc = "apiVersion: v1\nkind: Service\nmetadata: {name: slow}\nspec:\n  clusterIP: None\n  selector: {app: slow}\n  ports: [{port: 8080}]\n---\n";
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &format!("{svc}{pod}"));
+    wait_endpoints(k, n, "slow", 1);
+    let before = endpoint_ids(n);
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert!(!before.iter().next().unwrap().is_empty(), "{before:?}");
+    k.ok(DEFAULT, &["-n", n, "delete", "pod", "slow", "--wait=false"]);
+    eventually("the pod to be terminating", SLOW, || {
+        (!get(k, n, "pod/slow", "{.metadata.deletionTimestamp}").is_empty()).then_some(())
+    });
+    // Through most of the grace period the sandbox stays on the network as it was.
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = endpoint_ids(n);
+        if now.is_empty() {
+            break; // gone already
+        }
+        assert_eq!(now, before, "a terminating pod was reconnected");
+    }
+    let slice = k.ok(
+        DEFAULT,
+        &[
+            "-n",
+            n,
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=slow",
+            "-o",
+            "jsonpath={.items[0].endpoints[0].conditions}",
+        ],
+    );
+    assert!(slice.is_empty() || slice.contains(r#""terminating":true"#), "{slice}");
+}
+
+#[test]
+fn a_second_load_balancer_on_a_taken_port_says_so_and_stays_pending() {
+    let k = shared();
+    let ns = k.namespace(&ns_name("svc-lb"));
+    let n = &ns.name;
+    let _gone = Cleanup(k, n.clone());
+    let port = 20000 + (std::process::id() % 5000) as u16;
+    let lb = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  type: LoadBalancer\n  selector: {{app: lb}}\n  ports: [{{port: {port}, targetPort: 8080}}]\n---\n"
+        )
+    };
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &lb("first"));
+    eventually("first to get its ingress", SLOW, || {
+        (!get(k, n, "svc/first", "{.status.loadBalancer.ingress[0].ip}").is_empty()).then_some(())
+    });
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &lb("second"));
+    let msg = eventually("a FailedToStartProxy event on second", SLOW, || {
+        let out = get(
+            k,
+            n,
+            "events",
+            "{range .items[?(@.involvedObject.name==\"second\")]}{.type} {.reason} {.message}{\"\\n\"}{end}",
+        );
+        out.lines().find(|l| l.starts_with("Warning FailedToStartProxy")).map(str::to_string)
+    });
+    assert!(msg.contains("already allocated") || msg.contains("in use"), "{msg}");
+    let row = k.ok(DEFAULT, &["-n", n, "get", "svc", "second"]);
+    assert!(row.contains("<pending>"), "{row}");
 }

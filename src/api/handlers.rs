@@ -339,6 +339,7 @@ pub fn create(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
         }
     }
     let mut warnings = Vec::new();
+    let _done = WriteDone(t, object_namespace(t), name_of(&obj).to_string());
     let obj = admit(t, obj, None, &opts, &mut warnings)?;
     let name = name_of(&obj).to_string();
     check_namespace(api, t, &name)?;
@@ -358,6 +359,16 @@ pub fn create(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     Ok(with_warnings(output::object(req, t.rt, &written.object, 201)?, &warnings))
 }
 
+/// Tells the kind a write attempt is over on every return path
+/// ([`crate::kinds::Behavior::write_done`]).
+struct WriteDone<'a>(&'a Target, String, String);
+
+impl Drop for WriteDone<'_> {
+    fn drop(&mut self) {
+        self.0.rt.behavior.write_done(&self.1, &self.2);
+    }
+}
+
 /// Shared by PUT and PATCH: store `obj` over the current object, with
 /// optimistic concurrency on `metadata.resourceVersion` when the client sent one.
 fn store_update(
@@ -370,6 +381,7 @@ fn store_update(
 ) -> ApiResult<(Reply, Vec<String>)> {
     let name = t.name.clone().unwrap_or_default();
     let ns = object_namespace(t);
+    let _done = WriteDone(t, ns.clone(), name.clone());
     let plural = t.rt.qualified_plural();
     let mut warnings = Vec::new();
     let mut created = false;

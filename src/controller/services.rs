@@ -14,6 +14,7 @@
 pub mod endpoints;
 
 use super::Queue;
+use super::events::{EventType, Recorder, Source};
 use super::pods::{NETWORK, PodRuntime};
 use crate::adapter::convert::labels;
 use crate::adapter::convert::service as conv;
@@ -31,11 +32,31 @@ use std::time::{Duration, Instant};
 /// How long a proxy found as wanted is trusted without asking Docker again
 /// (container events about it clear this sooner).
 const VERIFIED_FOR: Duration = Duration::from_secs(30);
+/// Who reports proxy trouble on a Service (kube-controller-manager's
+/// service controller reports load balancer trouble).
+const SERVICE_CONTROLLER: Source = Source { component: "service-controller", host: None };
 /// The endpointslice controller's name on the slices it manages.
 const SLICE_MANAGER: &str = "endpointslice-controller.k8s.io";
 
 /// Proxies seen as wanted: `ns/name` → (hash, when).
 static VERIFIED: Mutex<Option<HashMap<String, (String, Instant)>>> = Mutex::new(None);
+
+/// Managed aliases of running sandboxes by container id (with the pod's
+/// namespace, for pruning). Docker changes a sandbox's aliases only when k2d
+/// reconnects it, so one inspect per sandbox is enough and pod events cost no
+/// inspects. Pruned to the running sandboxes seen; cleared by the sweep
+/// (restart, Docker reconnect), so it stays level-based.
+static ALIASES: Mutex<Option<HashMap<String, SandboxAliases>>> = Mutex::new(None);
+
+/// `(pod namespace, managed aliases)` of one sandbox.
+type SandboxAliases = (String, BTreeSet<String>);
+
+/// Forget everything learnt from Docker: after a reconnect it may be another
+/// daemon, or containers may have changed while events were not followed.
+fn clear_caches() {
+    *VERIFIED.lock() = None;
+    *ALIASES.lock() = None;
+}
 
 fn verified(key: &str, hash: &str) -> bool {
     VERIFIED
@@ -130,10 +151,11 @@ pub fn reconcile(
         if from_endpoints {
             return Ok(());
         }
-        remove_proxies(rt, ns, name, None)?;
+        remove_proxies(rt, ns, name, None, None)?;
         set_verified(&format!("{ns}/{name}"), None);
-        delete_endpoints(store, ns, name)?;
-        return sync_headless(rt, store, queue, ns);
+        // Its names stay on running pods until their sandboxes go (see
+        // `sync_headless`): removing them would cut the pods' connections.
+        return delete_endpoints(store, ns, name);
     };
     let (pods, _) = store.list("pods", Some(ns), None);
     let backends = endpoints::backends(&svc, &pods);
@@ -151,14 +173,17 @@ pub fn reconcile(
             .unwrap_or_default()
     };
     if kind == "ExternalName" || is_headless(&svc) {
-        remove_proxies(rt, ns, name, None)?;
+        remove_proxies(rt, ns, name, None, None)?;
         set_verified(&format!("{ns}/{name}"), None);
-        return sync_headless(rt, store, queue, ns);
+        if kind == "ExternalName" {
+            return Ok(());
+        }
+        return sync_headless(rt, store, queue, &svc, &pods);
     }
     let dir = service_dir(rt, &svc);
     crate::proxy::write_backends(&dir, &crate::proxy::render(&targets))
         .map_err(|e| format!("writing {}: {e}", dir.display()))?;
-    ensure_proxy(rt, &svc, &dir)?;
+    ensure_proxy(rt, store, &svc, &dir)?;
     if kind == "LoadBalancer" {
         set_load_balancer_status(store, &svc)?;
     }
@@ -196,32 +221,53 @@ fn label<'a>(c: &'a Value, key: &str) -> &'a str {
 }
 
 /// Remove the Service's proxies except the one with hash `keep`; their
-/// backends directories go too.
-fn remove_proxies(rt: &PodRuntime, ns: &str, name: &str, keep: Option<&str>) -> Result<(), String> {
+/// backends directories go too, except that of the Service object with uid
+/// `live_uid` (still wanted).
+fn remove_proxies(
+    rt: &PodRuntime,
+    ns: &str,
+    name: &str,
+    keep: Option<&str>,
+    live_uid: Option<&str>,
+) -> Result<(), String> {
     for c in list_proxies(rt, Some((ns, name)))? {
         if keep.is_some_and(|k| label(&c, conv::PROXY_HASH) == k) {
             continue;
         }
-        remove_proxy(rt, &c)?;
+        remove_proxy(rt, &c, live_uid)?;
     }
     Ok(())
 }
 
-fn remove_proxy(rt: &PodRuntime, c: &Value) -> Result<(), String> {
+/// Remove a proxy container, and its backends directory unless it belongs to
+/// `live_uid`: a proxy replaced for a changed Service shares the directory
+/// (per uid) whose file was just written for its successor.
+fn remove_proxy(rt: &PodRuntime, c: &Value, live_uid: Option<&str>) -> Result<(), String> {
     let id = c["Id"].as_str().unwrap_or("");
     match rt.docker().delete(&format!("/containers/{id}?force=1&v=1")) {
         Ok(()) | Err(DockerError::NotFound(_)) => {}
         Err(e) => return Err(e.to_string()),
     }
     let uid = label(c, conv::SERVICE_UID);
-    if !uid.is_empty() {
+    if dir_removable(uid, live_uid) {
         let _ = std::fs::remove_dir_all(rt.data_path().join("services").join(uid));
     }
     Ok(())
 }
 
+/// Whether the backends directory of Service uid `uid` may go when a proxy of
+/// it is removed while the Service object `live_uid` (if any) stays.
+fn dir_removable(uid: &str, live_uid: Option<&str>) -> bool {
+    !uid.is_empty() && !uid.contains(['/', '.']) && live_uid != Some(uid)
+}
+
 /// The Service's proxy exists, is current and runs.
-fn ensure_proxy(rt: &PodRuntime, svc: &Value, dir: &std::path::Path) -> Result<(), String> {
+fn ensure_proxy(
+    rt: &PodRuntime,
+    store: &Store,
+    svc: &Value,
+    dir: &std::path::Path,
+) -> Result<(), String> {
     let ns = svc["metadata"]["namespace"].as_str().unwrap_or("");
     let name = svc["metadata"]["name"].as_str().unwrap_or("");
     let key = format!("{ns}/{name}");
@@ -235,7 +281,7 @@ fn ensure_proxy(rt: &PodRuntime, svc: &Value, dir: &std::path::Path) -> Result<(
         if label(&c, conv::PROXY_HASH) == hash && current.is_none() {
             current = Some(c);
         } else {
-            remove_proxy(rt, &c)?;
+            remove_proxy(rt, &c, Some(uid_of(svc)))?;
         }
     }
     let docker = rt.docker();
@@ -258,7 +304,19 @@ fn ensure_proxy(rt: &PodRuntime, svc: &Value, dir: &std::path::Path) -> Result<(
     };
     match docker.post_empty::<Value>(&format!("/containers/{id}/start")) {
         Ok(_) | Err(DockerError::Api { status: 304, .. }) => {}
-        Err(e) => return Err(format!("starting the proxy of service {key}: {e}")),
+        Err(e) => {
+            // Typically a host port another Service (or process) holds: say so
+            // on the Service, since the retries only reach k2d's log.
+            let recorder = Recorder { store, source: SERVICE_CONTROLLER, node: "" };
+            recorder.record(
+                svc,
+                "",
+                EventType::Warning,
+                "FailedToStartProxy",
+                &format!("Error starting the Service proxy: {e}"),
+            );
+            return Err(format!("starting the proxy of service {key}: {e}"));
+        }
     }
     set_verified(&key, Some(&hash));
     Ok(())
@@ -447,9 +505,11 @@ fn delete_endpoints(store: &Store, ns: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether a pod's sandbox should carry its headless Services' names. Pods
-/// have no readiness probes yet, so a pod counts while it is neither
-/// finished nor being deleted.
+/// Whether a pod's sandbox may be given headless Services' names. Only a
+/// live pod: reconnecting a sandbox cuts its connections and may change its
+/// IP, which a pod in its grace period (or finished) must not suffer. Not
+/// readiness, unlike Kubernetes DNS: adding a name needs a reconnect, so
+/// following readiness would reconnect on every readiness flap.
 fn alias_member(pod: &Value) -> bool {
     pod["metadata"].get("deletionTimestamp").is_none()
         && !matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
@@ -461,11 +521,36 @@ fn managed_aliases(aliases: &[String]) -> BTreeSet<String> {
     aliases.iter().filter(|a| a.contains('.')).cloned().collect()
 }
 
-/// Every running sandbox of `ns` carries exactly the headless names it
-/// should; a sandbox that differs is reconnected to the network with the
-/// right aliases (Docker cannot change aliases in place; the pod's IP may
-/// change, so the pod is queued to report it).
-fn sync_headless(rt: &PodRuntime, store: &Store, queue: &Queue, ns: &str) -> Result<(), String> {
+/// Whether a sandbox with managed aliases `have` must be reconnected to carry
+/// `want`: only when names are missing. A stale name (Service deleted or no
+/// longer selecting the pod) stays until the sandbox is recreated, because
+/// Docker cannot remove an alias without disconnecting the pod.
+fn needs_reconnect(have: &BTreeSet<String>, want: &BTreeSet<String>) -> bool {
+    !want.is_subset(have)
+}
+
+/// The running sandboxes of the live pods `svc` selects carry its names. A
+/// sandbox missing some is reconnected to the network with all the names its
+/// pod should have (Docker cannot add aliases in place; the pod's IP may
+/// change, so the pod is queued to report it). Aliases are read from
+/// [`ALIASES`], so only sandboxes not seen before are inspected.
+fn sync_headless(
+    rt: &PodRuntime,
+    store: &Store,
+    queue: &Queue,
+    svc: &Value,
+    pods: &[Arc<Value>],
+) -> Result<(), String> {
+    let ns = svc["metadata"]["namespace"].as_str().unwrap_or("");
+    let Some(selector) = svc["spec"]["selector"].as_object() else { return Ok(()) };
+    let members: HashMap<&str, &Value> = pods
+        .iter()
+        .filter(|p| alias_member(p) && endpoints::selects(selector, &p["metadata"]["labels"]))
+        .map(|p| (uid_of(p), &**p))
+        .collect();
+    if members.is_empty() {
+        return Ok(());
+    }
     let filters = json!({"label": [
         format!("{}=podsandbox", labels::TYPE),
         format!("{}={ns}", labels::POD_NAMESPACE),
@@ -475,22 +560,36 @@ fn sync_headless(rt: &PodRuntime, store: &Store, queue: &Queue, ns: &str) -> Res
     let sandboxes: Vec<Value> = docker
         .get_json(&format!("/containers/json?filters={}", encode_query(&filters.to_string())))
         .map_err(|e| e.to_string())?;
-    for sb in sandboxes {
-        let pod_name = label(&sb, labels::POD_NAME);
-        let Some(pod) = store.get("pods", ns, pod_name) else { continue };
-        if label(&sb, labels::POD_UID) != uid_of(&pod) {
-            continue;
+    {
+        let running: BTreeSet<&str> = sandboxes.iter().filter_map(|c| c["Id"].as_str()).collect();
+        let mut g = ALIASES.lock();
+        if let Some(m) = g.as_mut() {
+            m.retain(|id, (n, _)| n != ns || running.contains(id.as_str()));
         }
-        let headless =
-            if alias_member(&pod) { headless_selecting(store, ns, &pod) } else { Vec::new() };
+    }
+    for sb in sandboxes {
+        let Some(pod) = members.get(label(&sb, labels::POD_UID)) else { continue };
+        let pod_name = pod["metadata"]["name"].as_str().unwrap_or("");
+        let headless = headless_selecting(store, ns, pod);
         let mut want: Vec<String> = vec![pod_name.to_string()];
-        want.extend(conv::pod_extra_aliases(&pod, &headless));
+        want.extend(conv::pod_extra_aliases(pod, &headless));
+        let want_managed = managed_aliases(&want);
         let id = sb["Id"].as_str().unwrap_or("");
-        let have = inspect_aliases(rt, id);
-        if managed_aliases(&have) == managed_aliases(&want) {
+        let cached = ALIASES.lock().as_ref().and_then(|m| m.get(id)).map(|(_, a)| a.clone());
+        let have = match cached {
+            Some(a) => a,
+            None => {
+                let a = managed_aliases(&inspect_aliases(rt, id)?);
+                remember_aliases(id, ns, a.clone());
+                a
+            }
+        };
+        if !needs_reconnect(&have, &want_managed) {
             continue;
         }
         log::info!("pod {ns}/{pod_name}: network names now {want:?}");
+        // Whatever happens next, what the sandbox has must be asked again.
+        ALIASES.lock().as_mut().map(|m| m.remove(id));
         match docker.post_json::<Value>(
             &format!("/networks/{NETWORK}/disconnect"),
             &json!({"Container": id, "Force": true}),
@@ -504,26 +603,39 @@ fn sync_headless(rt: &PodRuntime, store: &Store, queue: &Queue, ns: &str) -> Res
                 &json!({"Container": id, "EndpointConfig": {"Aliases": want}}),
             )
             .map_err(|e| format!("connecting {pod_name}: {e}"))?;
+        remember_aliases(id, ns, want_managed);
         queue.enqueue("pods", ns, pod_name);
     }
     Ok(())
 }
 
-/// The sandbox's aliases on the pods' network (`/containers/json` leaves them out).
-fn inspect_aliases(rt: &PodRuntime, id: &str) -> Vec<String> {
-    rt.docker()
-        .get_json::<Value>(&format!("/containers/{id}/json"))
-        .ok()
-        .and_then(|c| {
-            c.pointer(&format!("/NetworkSettings/Networks/{NETWORK}/Aliases"))
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        })
-        .unwrap_or_default()
+fn remember_aliases(id: &str, ns: &str, aliases: BTreeSet<String>) {
+    ALIASES
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(id.to_string(), (ns.to_string(), aliases));
 }
 
-/// Queue every Service; remove proxies whose Service no longer exists.
+/// The sandbox's aliases on the pods' network (`/containers/json` leaves them
+/// out); a sandbox that is gone has none.
+fn inspect_aliases(rt: &PodRuntime, id: &str) -> Result<Vec<String>, String> {
+    let c = match rt.docker().get_json::<Value>(&format!("/containers/{id}/json")) {
+        Ok(c) => c,
+        Err(DockerError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(format!("inspecting sandbox {id}: {e}")),
+    };
+    Ok(c.pointer(&format!("/NetworkSettings/Networks/{NETWORK}/Aliases"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default())
+}
+
+/// Queue every Service; remove proxies whose Service no longer exists and
+/// backends directories of Service objects that are gone. Runs after a
+/// restart and after every Docker (re)connect, so what was learnt from
+/// Docker before is forgotten first.
 fn sweep(rt: &PodRuntime, store: &Store, queue: &Queue) -> Result<(), String> {
+    clear_caches();
     let (svcs, _) = store.list("services", None, None);
     for s in &svcs {
         queue.enqueue(
@@ -538,8 +650,61 @@ fn sweep(rt: &PodRuntime, store: &Store, queue: &Queue) -> Result<(), String> {
             .get("services", ns, name)
             .is_some_and(|s| uid_of(&s) == label(&c, conv::SERVICE_UID));
         if !live {
-            remove_proxy(rt, &c)?;
+            remove_proxy(rt, &c, None)?;
+        }
+    }
+    let uids: BTreeSet<&str> = svcs.iter().map(|s| uid_of(s)).collect();
+    if let Ok(dirs) = std::fs::read_dir(rt.data_path().join("services")) {
+        for d in dirs.flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            if !uids.contains(name.as_str()) && dir_removable(&name, None) {
+                let _ = std::fs::remove_dir_all(d.path());
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn only_missing_names_reconnect_a_sandbox() {
+        let have = set(&["db.shop", "db.shop.svc"]);
+        assert!(!needs_reconnect(&have, &set(&["db.shop", "db.shop.svc"])));
+        // A stale name (Service deleted) is no reason to cut the pod's connections.
+        assert!(!needs_reconnect(&have, &set(&[])));
+        assert!(!needs_reconnect(&have, &set(&["db.shop"])));
+        assert!(needs_reconnect(&have, &set(&["db.shop", "cache.shop"])));
+        assert_eq!(
+            managed_aliases(&["web-0".into(), "0123abcd".into(), "web.shop".into()]),
+            set(&["web.shop"])
+        );
+    }
+
+    #[test]
+    fn terminating_or_finished_pods_are_never_given_names() {
+        let live = json!({"metadata": {"name": "p"}, "status": {"phase": "Running"}});
+        assert!(alias_member(&live));
+        let mut terminating = live.clone();
+        terminating["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+        assert!(!alias_member(&terminating));
+        for phase in ["Succeeded", "Failed"] {
+            assert!(!alias_member(&json!({"metadata": {}, "status": {"phase": phase}})));
+        }
+    }
+
+    #[test]
+    fn a_replaced_proxy_keeps_its_services_backends_directory() {
+        assert!(!dir_removable("u1", Some("u1")), "same Service object: the file is wanted");
+        assert!(dir_removable("u0", Some("u1")), "a recreated Service's old directory goes");
+        assert!(dir_removable("u1", None));
+        assert!(!dir_removable("", None));
+        assert!(!dir_removable("..", None));
+    }
 }

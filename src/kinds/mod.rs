@@ -99,6 +99,12 @@ pub trait Behavior: Sync + Send {
     /// once (Namespace turns `Terminating`).
     fn on_delete(&self, _obj: &mut Value) {}
 
+    /// Called once a create/update/patch attempt is over, whatever happened
+    /// (stored, dry run, refused): what [`Behavior::default`] or
+    /// [`Behavior::validate`] reserved for it (a Service's node ports) is
+    /// released, the stored object now being the record.
+    fn write_done(&self, _namespace: &str, _name: &str) {}
+
     /// Changes made only when an object is created, after [`Behavior::default`]
     /// (a Pod's status is reset to `Pending` with its QoS class).
     fn on_create(&self, _obj: &mut Value) {}

@@ -84,6 +84,10 @@ impl Behavior for ServiceBehavior {
         }
     }
 
+    fn write_done(&self, namespace: &str, name: &str) {
+        alloc::release(&format!("{namespace}/{name}"));
+    }
+
     fn validate(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         let mut causes = validation::validate(obj, &owner(obj));
         if let Some(old) = old {
@@ -209,26 +213,82 @@ pub fn carry_over(obj: &mut Value, old: &Value) {
                 if let Some(np) = same.and_then(|o| o.get("nodePort")) {
                     p["nodePort"] = np.clone();
                 }
-            } else if !node_ports && set {
-                // Leaving NodePort/LoadBalancer frees the node ports it held,
-                // unless the user changed them (then validation says no).
-                let unchanged = old_ports.iter().any(|o| o.get("nodePort") == p.get("nodePort"));
-                if unchanged
-                    && old_kind != kind
-                    && let Some(m) = p.as_object_mut()
-                {
-                    m.shift_remove("nodePort");
-                }
             }
         }
     }
+    drop_type_dependent_fields(obj, old);
     if kind == "ExternalName"
         && old_kind != "ExternalName"
-        && let Some(m) = spec.as_object_mut()
+        && let Some(m) = obj["spec"].as_object_mut()
     {
         for f in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
             m.shift_remove(f);
         }
+    }
+}
+
+/// `serviceutil.ExternallyAccessible`: where `externalTrafficPolicy` applies.
+fn externally_accessible(spec: &Value) -> bool {
+    match str_at(spec, &["type"]).unwrap_or("ClusterIP") {
+        "NodePort" | "LoadBalancer" => true,
+        "ClusterIP" => spec["externalIPs"].as_array().is_some_and(|a| !a.is_empty()),
+        _ => false,
+    }
+}
+
+fn node_port_set(spec: &Value) -> std::collections::BTreeSet<i64> {
+    spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["nodePort"].as_i64())
+        .filter(|n| *n != 0)
+        .collect()
+}
+
+/// kube-apiserver's `dropTypeDependentFields`: on a type change, values that
+/// no longer apply and that the user did not change go (so node ports are
+/// released, the load balancer status is cleared); a value the user changed
+/// stays, for validation to judge.
+pub fn drop_type_dependent_fields(obj: &mut Value, old: &Value) {
+    let kind = str_at(obj, &["spec", "type"]).unwrap_or("ClusterIP").to_string();
+    let old_kind = str_at(old, &["spec", "type"]).unwrap_or("ClusterIP");
+    let needs_node_port = |k: &str| matches!(k, "NodePort" | "LoadBalancer");
+    let old_spec = &old["spec"];
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else { return };
+    if needs_node_port(old_kind)
+        && !needs_node_port(&kind)
+        && node_port_set(spec).is_subset(&node_port_set(old_spec))
+    {
+        for p in spec.get_mut("ports").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(m) = p.as_object_mut() {
+                m.shift_remove("nodePort");
+            }
+        }
+    }
+    let m = spec.as_object_mut().expect("checked above");
+    if old_kind == "LoadBalancer"
+        && kind != "LoadBalancer"
+        && m.get("allocateLoadBalancerNodePorts").is_some_and(Value::is_boolean)
+        && old_spec["allocateLoadBalancerNodePorts"].is_boolean()
+        && m.get("allocateLoadBalancerNodePorts") == old_spec.get("allocateLoadBalancerNodePorts")
+    {
+        m.shift_remove("allocateLoadBalancerNodePorts");
+    }
+    if old_kind == "LoadBalancer"
+        && kind != "LoadBalancer"
+        && m.get("loadBalancerClass") == old_spec.get("loadBalancerClass")
+    {
+        m.shift_remove("loadBalancerClass");
+    }
+    if externally_accessible(old_spec)
+        && !externally_accessible(&Value::Object(m.clone()))
+        && m.get("externalTrafficPolicy") == old_spec.get("externalTrafficPolicy")
+    {
+        m.shift_remove("externalTrafficPolicy");
+    }
+    if kind != "LoadBalancer" && obj.get("status").is_some_and(Value::is_object) {
+        obj["status"]["loadBalancer"] = json!({});
     }
 }
 
@@ -451,6 +511,38 @@ mod tests {
         back["spec"]["type"] = json!("ClusterIP");
         carry_over(&mut back, &old);
         assert!(back["spec"]["ports"][0].get("nodePort").is_none());
+    }
+
+    #[test]
+    fn a_type_change_drops_what_no_longer_applies() {
+        let lb = json!({"metadata": {"name": "w", "namespace": "n"}, "spec": {
+            "type": "LoadBalancer", "clusterIP": "10.96.0.9", "externalTrafficPolicy": "Cluster",
+            "allocateLoadBalancerNodePorts": true,
+            "ports": [{"port": 80, "protocol": "TCP", "nodePort": 30080}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "192.168.1.2", "ipMode": "VIP"}]}}});
+        // `kubectl patch -p '{"spec":{"type":"ClusterIP"}}'`: everything else as stored.
+        let mut to_cip = lb.clone();
+        to_cip["spec"]["type"] = json!("ClusterIP");
+        carry_over(&mut to_cip, &lb);
+        let spec = &to_cip["spec"];
+        assert!(spec["ports"][0].get("nodePort").is_none(), "{spec}");
+        assert!(spec.get("externalTrafficPolicy").is_none(), "{spec}");
+        assert!(spec.get("allocateLoadBalancerNodePorts").is_none(), "{spec}");
+        assert_eq!(to_cip["status"]["loadBalancer"], json!({}));
+        // To NodePort: node ports and the traffic policy still apply.
+        let mut to_np = lb.clone();
+        to_np["spec"]["type"] = json!("NodePort");
+        carry_over(&mut to_np, &lb);
+        assert_eq!(to_np["spec"]["ports"][0]["nodePort"], 30080);
+        assert_eq!(to_np["spec"]["externalTrafficPolicy"], "Cluster");
+        assert!(to_np["spec"].get("allocateLoadBalancerNodePorts").is_none());
+        assert_eq!(to_np["status"]["loadBalancer"], json!({}));
+        // A node port the user changed in the same update stays, for validation.
+        let mut changed = lb.clone();
+        changed["spec"]["type"] = json!("ClusterIP");
+        changed["spec"]["ports"][0]["nodePort"] = json!(30081);
+        carry_over(&mut changed, &lb);
+        assert_eq!(changed["spec"]["ports"][0]["nodePort"], 30081);
     }
 
     #[test]

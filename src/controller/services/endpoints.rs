@@ -17,12 +17,17 @@ pub fn selects(selector: &Map<String, Value>, labels: &Value) -> bool {
 /// Ready as the endpoints controller reads it: the pod's `Ready` condition,
 /// and not being deleted.
 pub fn pod_ready(pod: &Value) -> bool {
-    pod["metadata"].get("deletionTimestamp").is_none()
-        && pod["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    pod["metadata"].get("deletionTimestamp").is_none() && ready_condition(pod)
+}
+
+/// The pod's `Ready` condition alone (`podutil.IsPodReady`): what an
+/// EndpointSlice's `serving` reports, terminating or not.
+fn ready_condition(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
 }
 
 /// A Service port resolved for one pod: `(name, protocol, target port)`.
@@ -69,6 +74,8 @@ pub fn resolve_ports(svc: &Value, pod: &Value) -> Vec<Option<PortRes>> {
 pub struct Backend {
     pub ip: IpAddr,
     pub ready: bool,
+    /// The `Ready` condition, even while terminating.
+    pub serving: bool,
     pub terminating: bool,
     pub ports: Vec<Option<PortRes>>,
     pub target_ref: Value,
@@ -93,6 +100,7 @@ pub fn backends(svc: &Value, pods: &[std::sync::Arc<Value>]) -> Vec<Backend> {
             Some(Backend {
                 ip,
                 ready: pod_ready(p),
+                serving: ready_condition(p),
                 terminating: p["metadata"].get("deletionTimestamp").is_some(),
                 ports: resolve_ports(svc, p),
                 target_ref: json!({
@@ -182,7 +190,7 @@ pub fn slice(svc: &Value, backends: &[Backend]) -> (Vec<Value>, Vec<Value>) {
             e.insert(
                 "conditions".into(),
                 json!({"ready": b.ready && !b.terminating || publish_not_ready(svc),
-                       "serving": b.ready,
+                       "serving": b.serving,
                        "terminating": b.terminating}),
             );
             if let Some(h) = &b.hostname {
@@ -220,16 +228,24 @@ pub fn slice(svc: &Value, backends: &[Backend]) -> (Vec<Value>, Vec<Value>) {
 }
 
 /// What the proxy forwards to: `(protocol, service port, pod ip:target)` for
-/// every ready backend.
+/// every ready backend; a port with none falls back to its serving but
+/// terminating backends, as kube-proxy does (ProxyTerminatingEndpoints), so a
+/// rollout of a single replica drains instead of dropping connections.
 pub fn proxy_targets(svc: &Value, backends: &[Backend]) -> Vec<(String, u16, SocketAddr)> {
     let ports: Vec<(String, u16)> = crate::adapter::convert::service::proxy_ports(svc);
+    let ready = |b: &&Backend| b.ready || publish_not_ready(svc) && !b.terminating;
+    let draining = |b: &&Backend| b.terminating && b.serving;
     let mut out = Vec::new();
-    for b in backends.iter().filter(|b| b.ready || publish_not_ready(svc) && !b.terminating) {
-        for (i, (proto, port)) in ports.iter().enumerate() {
-            if let Some(Some((_, _, target))) = b.ports.get(i) {
-                out.push((proto.clone(), *port, SocketAddr::new(b.ip, *target)));
-            }
+    for (i, (proto, port)) in ports.iter().enumerate() {
+        let target = |b: &Backend| match b.ports.get(i) {
+            Some(Some((_, _, t))) => Some((proto.clone(), *port, SocketAddr::new(b.ip, *t))),
+            _ => None,
+        };
+        let mut these: Vec<_> = backends.iter().filter(ready).filter_map(target).collect();
+        if these.is_empty() {
+            these = backends.iter().filter(draining).filter_map(target).collect();
         }
+        out.extend(these);
     }
     out
 }
@@ -314,6 +330,32 @@ mod tests {
         assert_eq!(eps.len(), 3);
         assert_eq!(eps[1]["conditions"]["ready"], false);
         assert_eq!(ports, vec![json!({"name": "http", "protocol": "TCP", "port": 8080})]);
+    }
+
+    #[test]
+    fn terminating_pods_still_serve_and_are_proxied_only_when_nothing_is_ready() {
+        let mut going = pod("a", "172.18.0.3", true, json!({"app": "web"}));
+        going["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+        let new = pod("b", "172.18.0.4", false, json!({"app": "web"}));
+        let s = svc(json!(8080));
+        let b = backends(&s, &[std::sync::Arc::new(going.clone()), std::sync::Arc::new(new)]);
+        let (eps, _) = slice(&s, &b);
+        assert_eq!(
+            eps[0]["conditions"],
+            json!({"ready": false, "serving": true, "terminating": true})
+        );
+        assert_eq!(
+            eps[1]["conditions"],
+            json!({"ready": false, "serving": false, "terminating": false})
+        );
+        // Nothing ready: the terminating pod still gets traffic.
+        let t = proxy_targets(&s, &b);
+        assert_eq!(t, vec![("tcp".to_string(), 80, "172.18.0.3:8080".parse().unwrap())]);
+        // Once the new pod is ready, only it does.
+        let ready = pod("b", "172.18.0.4", true, json!({"app": "web"}));
+        let b = backends(&s, &[std::sync::Arc::new(going), std::sync::Arc::new(ready)]);
+        let t = proxy_targets(&s, &b);
+        assert_eq!(t, vec![("tcp".to_string(), 80, "172.18.0.4:8080".parse().unwrap())]);
     }
 
     #[test]

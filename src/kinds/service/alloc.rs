@@ -1,8 +1,10 @@
 //! Cluster IPs and node ports, allocated as kube-apiserver does: from fixed
 //! ranges, at random, never twice. The stored Services are the allocation
 //! record (so nothing extra is persisted and deleting a Service frees its
-//! values); allocations handed out but not yet stored are remembered for a
-//! short while, under one lock, so two creates racing never get the same value.
+//! values); values handed out or claimed but not yet stored are held, under
+//! one lock, so two writes racing never get the same value. A hold lasts
+//! until its write attempt is over ([`release`]: stored, dry run or refused);
+//! [`HOLD`] is only a safety net.
 
 use crate::store::Store;
 use parking_lot::Mutex;
@@ -10,6 +12,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, OnceLock};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 /// The service CIDR: kubeadm's default `10.96.0.0/12`.
@@ -18,13 +21,21 @@ const NET: u32 = u32::from_be_bytes([10, 96, 0, 0]);
 const PREFIX: u32 = 12;
 pub const NODE_PORT_MIN: u16 = 30000;
 pub const NODE_PORT_MAX: u16 = 32767;
-/// How long a handed-out value stays reserved while its object is being stored.
+/// How long a hold can outlive a write that never said it was over.
 const HOLD: Duration = Duration::from_secs(60);
 
 static STORE: OnceLock<Arc<Store>> = OnceLock::new();
 
-/// Values handed out recently: (namespace/name, value).
-static RECENT: Mutex<Vec<(String, Taken, Instant)>> = Mutex::new(Vec::new());
+/// A value held for a write in progress: by whom (`ns/name`), which request
+/// thread (the write runs on it from admission to store), since when.
+struct Hold {
+    owner: String,
+    value: Taken,
+    thread: ThreadId,
+    at: Instant,
+}
+
+static RECENT: Mutex<Vec<Hold>> = Mutex::new(Vec::new());
 
 /// Gives the allocator the store, whose Services record what is taken.
 /// Without it (unit tests of other modules) only recent allocations count.
@@ -56,8 +67,8 @@ fn taken_by_others(owner: &str) -> HashSet<Taken> {
     }
     let now = Instant::now();
     let mut recent = RECENT.lock();
-    recent.retain(|(_, _, at)| now.duration_since(*at) < HOLD);
-    out.extend(recent.iter().filter(|(k, _, _)| k != owner).map(|(_, t, _)| *t));
+    recent.retain(|h| now.duration_since(h.at) < HOLD);
+    out.extend(recent.iter().filter(|h| h.owner != owner).map(|h| h.value));
     out
 }
 
@@ -81,8 +92,28 @@ pub fn held(svc: &Value) -> Vec<Taken> {
 }
 
 /// Whether `t` is held by a Service other than `owner`.
+#[cfg(test)]
 pub fn is_taken(owner: &str, t: Taken) -> bool {
     taken_by_others(owner).contains(&t)
+}
+
+/// Claim a value the client chose for `owner`: false when another Service
+/// holds it; otherwise held for this write (check and record are one step,
+/// so of two writes racing for it one is refused).
+pub fn claim(owner: &str, t: Taken) -> bool {
+    let _serialised = ALLOC.lock();
+    if taken_by_others(owner).contains(&t) {
+        return false;
+    }
+    remember(owner, t);
+    true
+}
+
+/// The write of `owner` on this thread is over: its holds go (a stored
+/// object now records its values; a dry run or a refused write needs none).
+pub fn release(owner: &str) {
+    let me = std::thread::current().id();
+    RECENT.lock().retain(|h| h.owner != owner || h.thread != me);
 }
 
 /// Whether `ip` lies in [`SERVICE_CIDR`].
@@ -115,7 +146,12 @@ static ALLOC: Mutex<()> = Mutex::new(());
 
 /// Called with [`ALLOC`] held, so scan and record are one step.
 fn remember(owner: &str, t: Taken) {
-    RECENT.lock().push((owner.to_string(), t, Instant::now()));
+    RECENT.lock().push(Hold {
+        owner: owner.to_string(),
+        value: t,
+        thread: std::thread::current().id(),
+        at: Instant::now(),
+    });
 }
 
 fn random_u32() -> u32 {
@@ -203,5 +239,23 @@ mod tests {
         let ip = allocate_ip("t/c").unwrap();
         assert!(is_taken("t/d", Taken::Ip(u32::from(ip))));
         assert!(!is_taken("t/c", Taken::Ip(u32::from(ip))));
+    }
+
+    #[test]
+    fn explicit_values_are_claimed_once_and_released_when_the_write_is_over() {
+        let port = Taken::NodePort(31999);
+        assert!(claim("c/a", port));
+        assert!(claim("c/a", port), "its own claim is no conflict");
+        // Another write, on another thread, racing for the same port loses.
+        let other = std::thread::spawn(move || claim("c/b", port)).join().unwrap();
+        assert!(!other);
+        // Another thread's write of the same owner does not release this one's hold.
+        std::thread::spawn(|| release("c/a")).join().unwrap();
+        assert!(is_taken("c/b", port));
+        release("c/a");
+        assert!(!is_taken("c/b", port), "a dry run or failed write holds nothing");
+        let np = allocate_node_port("c/d", &[]).unwrap();
+        release("c/d");
+        assert!(!is_taken("c/e", Taken::NodePort(np)));
     }
 }

@@ -162,7 +162,7 @@ fn validate_ports(spec: &Value, ports: &[Value], kind: &str, owner: &str) -> Vec
                     format!("Duplicate value: {node_port}"),
                     fnp,
                 ));
-            } else if alloc::is_taken(owner, Taken::NodePort(node_port as u16)) {
+            } else if !alloc::claim(owner, Taken::NodePort(node_port as u16)) {
                 causes.push(invalid_int(&fnp, node_port, "provided port is already allocated"));
             }
         }
@@ -203,7 +203,7 @@ fn validate_cluster_ip(spec: &Value, kind: &str, owner: &str) -> Vec<Cause> {
                 alloc::SERVICE_CIDR
             ),
         )),
-        Ok(a) if alloc::is_taken(owner, Taken::Ip(u32::from(a))) => causes.push(Cause::new(
+        Ok(a) if !alloc::claim(owner, Taken::Ip(u32::from(a))) => causes.push(Cause::new(
             "FieldValueInvalid",
             format!("Invalid value: []string{{{}}}: failed to allocate IP {ip}: provided IP is already allocated", go_quote(ip)),
             "spec.clusterIPs",
