@@ -393,3 +393,68 @@ fn rollout_status_fails_past_the_progress_deadline() {
     let rs_name = rs[0]["metadata"]["name"].as_str().unwrap();
     assert_eq!(prog["message"], format!("ReplicaSet \"{rs_name}\" has timed out progressing."));
 }
+
+#[test]
+fn garbage_collector_dangling_owners_and_foreground_service_deletion() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-gc"));
+    let n = ns.name.as_str();
+    // A ConfigMap whose owner never existed is collected; one owned by a
+    // kind k2d does not serve is left alone.
+    let cms = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: orphan
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: ghost, uid: 6b1c1c59-0000-4000-8000-000000000000}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: foreign
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Widget, name: w, uid: 6b1c1c59-0000-4000-8000-000000000001}
+"#;
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], cms);
+    let names = || -> Vec<String> {
+        items(&json_of(k, &["-n", n, "get", "cm", "-o", "json"]))
+            .iter()
+            .map(|c| c["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    eventually("the ConfigMap with a missing owner collected", Duration::from_secs(30), || {
+        (!names().contains(&"orphan".to_string())).then_some(())
+    });
+    assert!(names().contains(&"foreign".to_string()));
+
+    // Foreground deletion of a Service: its EndpointSlice goes, then the
+    // Service, without waiting for anything else to requeue it.
+    let app = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: fg, labels: {{app: fg}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: "{IMAGE}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: fg}}
+spec:
+  selector: {{app: fg}}
+  ports: [{{port: 80}}]
+"#
+    );
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &app);
+    eventually("the Service's EndpointSlice", Duration::from_secs(30), || {
+        let slices = json_of(
+            k,
+            &["-n", n, "get", "endpointslices", "-l", "kubernetes.io/service-name=fg", "-o", "json"],
+        );
+        (!items(&slices).is_empty()).then_some(())
+    });
+    let start = Instant::now();
+    k.ok(DEFAULT, &["-n", n, "delete", "svc", "fg", "--cascade=foreground", "--timeout=30s"]);
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(items(&json_of(k, &["-n", n, "get", "svc", "-o", "json"])).is_empty());
+}
