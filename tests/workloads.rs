@@ -449,7 +449,16 @@ spec:
     eventually("the Service's EndpointSlice", Duration::from_secs(30), || {
         let slices = json_of(
             k,
-            &["-n", n, "get", "endpointslices", "-l", "kubernetes.io/service-name=fg", "-o", "json"],
+            &[
+                "-n",
+                n,
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=fg",
+                "-o",
+                "json",
+            ],
         );
         (!items(&slices).is_empty()).then_some(())
     });
