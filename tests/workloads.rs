@@ -467,3 +467,50 @@ spec:
     assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
     assert!(items(&json_of(k, &["-n", n, "get", "svc", "-o", "json"])).is_empty());
 }
+
+#[test]
+fn change_cause_min_ready_seconds_and_scaling_while_paused() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-sync"));
+    let n = ns.name.as_str();
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &deployment("cc", 0, "{}"));
+    let rs_of = |rev: &str| {
+        eventually(&format!("the ReplicaSet of revision {rev}"), Duration::from_secs(30), || {
+            items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]))
+                .into_iter()
+                .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == rev)
+        })
+    };
+    rs_of("1");
+    // Creation times have seconds: keep the two ReplicaSets apart, so the
+    // second is the newest when the paused Deployment scales below.
+    std::thread::sleep(Duration::from_millis(1100));
+    k.ok(DEFAULT, &["-n", n, "set", "image", "deploy/cc", &format!("c={IMAGE2}")]);
+    let new = rs_of("2");
+    let new_name = new["metadata"]["name"].as_str().unwrap().to_string();
+    // Annotated after the rollout: the new ReplicaSet follows, so `rollout
+    // history` shows the cause; minReadySeconds follows too.
+    k.ok(DEFAULT, &["-n", n, "annotate", "deploy/cc", "kubernetes.io/change-cause=image two"]);
+    k.ok(DEFAULT, &["-n", n, "patch", "deploy/cc", "-p", r#"{"spec":{"minReadySeconds":3}}"#]);
+    eventually("the new ReplicaSet to follow", Duration::from_secs(30), || {
+        let rs = json_of(k, &["-n", n, "get", "rs", &new_name, "-o", "json"]);
+        (rs["metadata"]["annotations"]["kubernetes.io/change-cause"] == "image two"
+            && rs["spec"]["minReadySeconds"] == 3)
+            .then_some(())
+    });
+    let history = k.ok(DEFAULT, &["-n", n, "rollout", "history", "deploy/cc"]);
+    assert!(history.contains("2         image two"), "{history}");
+
+    // Paused with a changed template: scaling still resizes the ReplicaSet
+    // that runs (the new template waits for resume).
+    k.ok(DEFAULT, &["-n", n, "rollout", "pause", "deploy/cc"]);
+    k.ok(DEFAULT, &["-n", n, "set", "env", "deploy/cc", "MODE=three"]);
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/cc", "--replicas=2"]);
+    eventually("the running ReplicaSet scaled", Duration::from_secs(30), || {
+        let rs = json_of(k, &["-n", n, "get", "rs", &new_name, "-o", "json"]);
+        (rs["spec"]["replicas"] == 2
+            && rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "2")
+            .then_some(())
+    });
+    assert_eq!(items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).len(), 2);
+}
