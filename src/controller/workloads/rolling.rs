@@ -84,10 +84,14 @@ pub fn scale_down_old(new: Counts, old: &[Counts], desired: i64, max_unavailable
         if cleaned >= max_scaled_down {
             break;
         }
-        // A stale status may show more available than wanted: never
-        // "clean up" by scaling up.
-        if out[i] == 0 || out[i] <= c.available {
+        if out[i] == 0 || out[i] == c.available {
             continue;
+        }
+        if out[i] < c.available {
+            // A status not caught up with a scale-down: its availability is
+            // overstated, so nothing may go on it this pass (Kubernetes
+            // fails the sync here rather than "clean up" by scaling up).
+            return old.iter().map(|c| c.replicas).collect();
         }
         let n = (max_scaled_down - cleaned).min(out[i] - c.available);
         out[i] -= n;
@@ -232,10 +236,13 @@ mod tests {
     fn stale_status_never_scales_an_old_replica_set_up() {
         let c = |replicas, available| Counts { replicas, available };
         // The first old set was scaled to 1 but its status still shows 2
-        // available: cleanup must not count -1 unhealthy replica there
-        // (scaling it up to 2), only the 2 it may drop from the second.
+        // available: no scaling up (which gave [2, 0]), and nothing scaled
+        // down on availability that is not there.
         let got = scale_down_old(c(0, 0), &[c(1, 2), c(3, 0)], 3, 1);
-        assert_eq!(got, vec![1, 1]);
+        assert_eq!(got, vec![1, 3]);
+        // Old set scaled 5 → 4, status still 5 available, new set 2 of 2
+        // available: counting the stale 5 would drop below 4 available.
+        assert_eq!(scale_down_old(c(2, 2), &[c(4, 5)], 5, 1), vec![4]);
     }
 
     #[test]
