@@ -337,6 +337,15 @@ fn scale_subresource_and_refusals() {
         ..Req::get(&patch_path)
     });
     assert_eq!(r.status, 422, "{}", r.body);
+    // Beyond int32: refused as decoding the typed Scale refuses it.
+    let r = k.curl(Req {
+        method: "PATCH",
+        content_type: "application/merge-patch+json",
+        body: Some(br#"{"spec":{"replicas":3000000000}}"#),
+        ..Req::get(&patch_path)
+    });
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("of type int32"), "{}", r.body);
     k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=0"]);
     k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=1"]);
     let d = json_of(k, &["-n", n, "get", "deploy", "s", "-o", "json", "--show-managed-fields"]);

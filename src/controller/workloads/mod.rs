@@ -95,7 +95,7 @@ fn create(store: &Store, rt: &'static ResourceType, mut obj: Value) -> Result<Ar
         let mut o = obj.clone();
         let name = match &prefix {
             Some(p) if name_of(&o).is_empty() => {
-                let n = format!("{p}{}", meta::random_suffix(5));
+                let n = meta::generate_name(p);
                 o["metadata"]["name"] = json!(n);
                 n
             }
