@@ -315,6 +315,28 @@ spec:
             && pods.iter().all(|p| p["metadata"]["ownerReferences"][0]["name"] == "bare"))
         .then_some(())
     });
+    // A stray pod the selector matches is adopted at once (its creation
+    // queues the ReplicaSet), then deleted as one too many.
+    let stray = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: stray, labels: {{app: bare}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: "{IMAGE}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+"#
+    );
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &stray);
+    eventually("the stray pod adopted", Duration::from_secs(20), || {
+        let p = json_of(k, &["-n", n, "get", "pods", "-o", "json"]);
+        let stray = items(&p).into_iter().find(|p| p["metadata"]["name"] == "stray");
+        stray
+            .is_none_or(|p| {
+                p["metadata"]["ownerReferences"][0]["name"] == "bare"
+                    || p["metadata"].get("deletionTimestamp").is_some()
+            })
+            .then_some(())
+    });
 }
 
 #[test]
