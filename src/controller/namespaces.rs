@@ -11,13 +11,15 @@ use serde_json::{Value, json};
 const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// An object of namespace `ns` was reconciled and is gone: a terminating
-/// namespace may be empty now.
+/// namespace may be empty now. Looked at a moment later, not at once: the
+/// namespace's key outranks Services, whose Docker side (network aliases)
+/// should be undone before the namespace is reported gone.
 pub fn object_gone(store: &Store, queue: &Queue, ns: &str) {
     if store
         .get(NAMESPACES.storage, "", ns)
         .is_some_and(|n| n["metadata"].get("deletionTimestamp").is_some())
     {
-        queue.enqueue("namespaces", "", ns);
+        queue.enqueue_after("namespaces", "", ns, std::time::Duration::from_secs(1));
     }
 }
 
