@@ -315,6 +315,28 @@ spec:
             && pods.iter().all(|p| p["metadata"]["ownerReferences"][0]["name"] == "bare"))
         .then_some(())
     });
+    // A stray pod the selector matches is adopted at once (its creation
+    // queues the ReplicaSet), then deleted as one too many.
+    let stray = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: stray, labels: {{app: bare}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: "{IMAGE}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+"#
+    );
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &stray);
+    eventually("the stray pod adopted", Duration::from_secs(20), || {
+        let p = json_of(k, &["-n", n, "get", "pods", "-o", "json"]);
+        let stray = items(&p).into_iter().find(|p| p["metadata"]["name"] == "stray");
+        stray
+            .is_none_or(|p| {
+                p["metadata"]["ownerReferences"][0]["name"] == "bare"
+                    || p["metadata"].get("deletionTimestamp").is_some()
+            })
+            .then_some(())
+    });
 }
 
 #[test]
@@ -337,6 +359,15 @@ fn scale_subresource_and_refusals() {
         ..Req::get(&patch_path)
     });
     assert_eq!(r.status, 422, "{}", r.body);
+    // Beyond int32: refused as decoding the typed Scale refuses it.
+    let r = k.curl(Req {
+        method: "PATCH",
+        content_type: "application/merge-patch+json",
+        body: Some(br#"{"spec":{"replicas":3000000000}}"#),
+        ..Req::get(&patch_path)
+    });
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("of type int32"), "{}", r.body);
     k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=0"]);
     k.ok(DEFAULT, &["-n", n, "scale", "deploy/s", "--replicas=1"]);
     let d = json_of(k, &["-n", n, "get", "deploy", "s", "-o", "json", "--show-managed-fields"]);
@@ -392,4 +423,125 @@ fn rollout_status_fails_past_the_progress_deadline() {
     let rs = items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]));
     let rs_name = rs[0]["metadata"]["name"].as_str().unwrap();
     assert_eq!(prog["message"], format!("ReplicaSet \"{rs_name}\" has timed out progressing."));
+}
+
+#[test]
+fn garbage_collector_dangling_owners_and_foreground_service_deletion() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-gc"));
+    let n = ns.name.as_str();
+    // A ConfigMap whose owner never existed is collected; one owned by a
+    // kind k2d does not serve is left alone.
+    let cms = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: orphan
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: ghost, uid: 6b1c1c59-0000-4000-8000-000000000000}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: foreign
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Widget, name: w, uid: 6b1c1c59-0000-4000-8000-000000000001}
+"#;
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], cms);
+    let names = || -> Vec<String> {
+        items(&json_of(k, &["-n", n, "get", "cm", "-o", "json"]))
+            .iter()
+            .map(|c| c["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    eventually("the ConfigMap with a missing owner collected", Duration::from_secs(30), || {
+        (!names().contains(&"orphan".to_string())).then_some(())
+    });
+    assert!(names().contains(&"foreign".to_string()));
+
+    // Foreground deletion of a Service: its EndpointSlice goes, then the
+    // Service, without waiting for anything else to requeue it.
+    let app = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: fg, labels: {{app: fg}}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{{name: c, image: "{IMAGE}", imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: fg}}
+spec:
+  selector: {{app: fg}}
+  ports: [{{port: 80}}]
+"#
+    );
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &app);
+    eventually("the Service's EndpointSlice", Duration::from_secs(30), || {
+        let slices = json_of(
+            k,
+            &[
+                "-n",
+                n,
+                "get",
+                "endpointslices",
+                "-l",
+                "kubernetes.io/service-name=fg",
+                "-o",
+                "json",
+            ],
+        );
+        (!items(&slices).is_empty()).then_some(())
+    });
+    let start = Instant::now();
+    k.ok(DEFAULT, &["-n", n, "delete", "svc", "fg", "--cascade=foreground", "--timeout=30s"]);
+    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(items(&json_of(k, &["-n", n, "get", "svc", "-o", "json"])).is_empty());
+}
+
+#[test]
+fn change_cause_min_ready_seconds_and_scaling_while_paused() {
+    let k = shared();
+    let ns = k.namespace(&unique("wl-sync"));
+    let n = ns.name.as_str();
+    k.ok_stdin(DEFAULT, &["-n", n, "apply", "-f", "-"], &deployment("cc", 0, "{}"));
+    let rs_of = |rev: &str| {
+        eventually(&format!("the ReplicaSet of revision {rev}"), Duration::from_secs(30), || {
+            items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"]))
+                .into_iter()
+                .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == rev)
+        })
+    };
+    rs_of("1");
+    // Creation times have seconds: keep the two ReplicaSets apart, so the
+    // second is the newest when the paused Deployment scales below.
+    std::thread::sleep(Duration::from_millis(1100));
+    k.ok(DEFAULT, &["-n", n, "set", "image", "deploy/cc", &format!("c={IMAGE2}")]);
+    let new = rs_of("2");
+    let new_name = new["metadata"]["name"].as_str().unwrap().to_string();
+    // Annotated after the rollout: the new ReplicaSet follows, so `rollout
+    // history` shows the cause; minReadySeconds follows too.
+    k.ok(DEFAULT, &["-n", n, "annotate", "deploy/cc", "kubernetes.io/change-cause=image two"]);
+    k.ok(DEFAULT, &["-n", n, "patch", "deploy/cc", "-p", r#"{"spec":{"minReadySeconds":3}}"#]);
+    eventually("the new ReplicaSet to follow", Duration::from_secs(30), || {
+        let rs = json_of(k, &["-n", n, "get", "rs", &new_name, "-o", "json"]);
+        (rs["metadata"]["annotations"]["kubernetes.io/change-cause"] == "image two"
+            && rs["spec"]["minReadySeconds"] == 3)
+            .then_some(())
+    });
+    let history = k.ok(DEFAULT, &["-n", n, "rollout", "history", "deploy/cc"]);
+    assert!(history.contains("2         image two"), "{history}");
+
+    // Paused with a changed template: scaling still resizes the ReplicaSet
+    // that runs (the new template waits for resume).
+    k.ok(DEFAULT, &["-n", n, "rollout", "pause", "deploy/cc"]);
+    k.ok(DEFAULT, &["-n", n, "set", "env", "deploy/cc", "MODE=three"]);
+    k.ok(DEFAULT, &["-n", n, "scale", "deploy/cc", "--replicas=2"]);
+    eventually("the running ReplicaSet scaled", Duration::from_secs(30), || {
+        let rs = json_of(k, &["-n", n, "get", "rs", &new_name, "-o", "json"]);
+        (rs["spec"]["replicas"] == 2
+            && rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "2")
+            .then_some(())
+    });
+    assert_eq!(items(&json_of(k, &["-n", n, "get", "rs", "-o", "json"])).len(), 2);
 }

@@ -321,7 +321,7 @@ pub fn create(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
     if name_of(&obj).is_empty() {
         match obj.get("metadata").and_then(|m| m.get("generateName")).and_then(Value::as_str) {
             Some(prefix) if !prefix.is_empty() => {
-                let name = format!("{prefix}{}", meta::random_suffix(5));
+                let name = meta::generate_name(prefix);
                 obj["metadata"]["name"] = json!(name);
             }
             _ => {

@@ -41,6 +41,17 @@ pub fn new_uid() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// A name from `generateName` (`names.SimpleNameGenerator`): the prefix cut
+/// to 58 bytes so the name with its 5-character suffix stays within 63.
+pub fn generate_name(prefix: &str) -> String {
+    const MAX_BASE: usize = 63 - 5;
+    let mut end = prefix.len().min(MAX_BASE);
+    while !prefix.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{}", &prefix[..end], random_suffix(5))
+}
+
 /// The 5-character suffix `generateName` gets (Kubernetes' alphabet, no vowels).
 pub fn random_suffix(n: usize) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -211,6 +222,20 @@ pub fn canonical_order(obj: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_names_stay_within_63() {
+        let long = "a".repeat(70);
+        let n = generate_name(&long);
+        assert_eq!(n.len(), 63);
+        assert!(n.starts_with(&"a".repeat(58)));
+        let n = generate_name("web-abc-");
+        assert_eq!(n.len(), 13);
+        assert!(n.starts_with("web-abc-"));
+        // A multi-byte prefix is cut on a character boundary, never panics.
+        let n = generate_name(&"é".repeat(40));
+        assert!(n.len() <= 63, "{n}");
+    }
 
     #[test]
     fn names() {

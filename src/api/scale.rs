@@ -58,6 +58,12 @@ pub fn handle(api: &Api, req: &Request, t: &Target) -> ApiResult<Reply> {
                         ApiError::bad_request("Scale in version \"v1\" cannot be handled as a Scale: spec.replicas must be an integer")
                     })?,
                 };
+                if replicas > i64::from(i32::MAX) || replicas < i64::from(i32::MIN) {
+                    // What decoding into the typed int32 field answers.
+                    return Err(ApiError::bad_request(format!(
+                        "Scale in version \"v1\" cannot be handled as a Scale: json: cannot unmarshal number {replicas} into Go struct field ScaleSpec.spec.replicas of type int32"
+                    )));
+                }
                 if replicas < 0 {
                     return Err(ApiError::invalid(
                         "Scale",

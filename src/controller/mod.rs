@@ -252,6 +252,17 @@ impl Controller {
     }
 
     fn reconcile(&self, key: &Key) -> Result<(), String> {
+        let result = self.reconcile_key(key);
+        if !key.namespace.is_empty()
+            && key.resource != "namespaces"
+            && self.store.get(&key.resource, &key.namespace, &key.name).is_none()
+        {
+            namespaces::object_gone(&self.store, &self.queue, &key.namespace);
+        }
+        result
+    }
+
+    fn reconcile_key(&self, key: &Key) -> Result<(), String> {
         let obj = self.store.get(&key.resource, &key.namespace, &key.name);
         gc::reconcile(
             &self.store,

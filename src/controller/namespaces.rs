@@ -7,6 +7,22 @@ use crate::kinds::{namespace::NAMESPACES, registry, serviceaccount::SERVICEACCOU
 use crate::store::{Change, Store};
 use serde_json::{Value, json};
 
+/// Longest wait between looks at a namespace that cannot be emptied yet.
+const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An object of namespace `ns` was reconciled and is gone: a terminating
+/// namespace may be empty now. Looked at a moment later, not at once: the
+/// namespace's key outranks Services, whose Docker side (network aliases)
+/// should be undone before the namespace is reported gone.
+pub fn object_gone(store: &Store, queue: &Queue, ns: &str) {
+    if store
+        .get(NAMESPACES.storage, "", ns)
+        .is_some_and(|n| n["metadata"].get("deletionTimestamp").is_some())
+    {
+        queue.enqueue_after("namespaces", "", ns, std::time::Duration::from_secs(1));
+    }
+}
+
 pub fn reconcile(
     store: &Store,
     queue: &Queue,
@@ -47,8 +63,13 @@ pub fn reconcile(
         }
     }
     if remaining > 0 {
-        // Look again once the pods had a moment to go.
-        queue.enqueue_after("namespaces", "", name, std::time::Duration::from_secs(1));
+        // Look again once the pods had a moment to go, backing off while
+        // something holds the namespace (a finalizer nobody removes) so
+        // its objects are not rewritten every second forever. Objects that
+        // go queue the namespace themselves ([`object_gone`]).
+        let since = ns["metadata"]["deletionTimestamp"].as_str().unwrap_or("");
+        let delay = super::gc::settle_delay(since, std::time::SystemTime::now(), MAX_RETRY);
+        queue.enqueue_after("namespaces", "", name, delay);
         return Ok(());
     }
     store

@@ -44,15 +44,6 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
     let paused = d["spec"]["paused"].as_bool().unwrap_or(false);
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let (surge, max_unavailable) = rolling::surge_and_unavailable(&d);
-    if paused {
-        // Scaling still happens while paused; rolling does not.
-        if let Some(i) = new_idx
-            && old_active(&sets, i) == 0
-        {
-            scale(store, queue, &rec, &d, &mut sets[i], desired, surge)?;
-        }
-        return sync_status(store, queue, &d, &sets);
-    }
     let max_old_revision = sets
         .iter()
         .enumerate()
@@ -60,15 +51,27 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
         .map(|(_, rs)| revision_of(rs))
         .max()
         .unwrap_or(0);
+    // getNewReplicaSet: an existing new ReplicaSet follows the Deployment's
+    // annotations, revision and minReadySeconds on every sync.
+    if let Some(i) = new_idx {
+        sets[i] = sync_new_replica_set(store, &d, &sets[i], max_old_revision + 1)?;
+        d = found_new(store, d, &sets[i])?;
+    }
+    if paused || is_scaling_event(&sets, desired) {
+        // `sync`: resize what runs (proportionally mid-rollout); paused
+        // Deployments roll nothing, scaling events roll on next time.
+        scale_all(store, queue, &rec, &d, &mut sets, new_idx, desired, surge)?;
+        if let Some(i) = new_idx {
+            d = sync_revision(store, d, &sets[i])?;
+        }
+        if paused {
+            cleanup(store, &d, &sets, new_idx)?;
+        }
+        return sync_status(store, queue, &d, &sets);
+    }
     let recreate = d["spec"]["strategy"]["type"] == "Recreate";
     let i = match new_idx {
-        Some(i) => {
-            let rs = sets[i].clone();
-            let rs = ensure_revision(store, &rs, max_old_revision + 1)?;
-            sets[i] = rs;
-            d = found_new(store, d, &sets[i])?;
-            i
-        }
+        Some(i) => i,
         None => {
             if recreate
                 && (old_active(&sets, usize::MAX) > 0
@@ -124,18 +127,9 @@ pub fn reconcile(store: &Store, queue: &Queue, ns: &str, name: &str) -> Result<(
             scale(store, queue, &rec, &d, &mut sets[j], t, surge)?;
         }
     }
-    // Revision of the Deployment follows its new ReplicaSet.
-    let rev = revision_of(&sets[i]).to_string();
-    if d["metadata"]["annotations"][REVISION].as_str() != Some(rev.as_str()) {
-        let updated = super::update(store, &DEPLOYMENTS, ns, name, uid_of(&d), |o| {
-            set_annotation(o, REVISION, &rev);
-        })?;
-        if let Some(u) = updated {
-            d = u;
-        }
-    }
+    d = sync_revision(store, d, &sets[i])?;
     if complete(&d, &sets, Some(i)) {
-        cleanup(store, &d, &sets, i)?;
+        cleanup(store, &d, &sets, Some(i))?;
     }
     sync_status(store, queue, &d, &sets)
 }
@@ -265,23 +259,155 @@ fn set_annotation(o: &mut Value, k: &str, v: &str) {
     m["annotations"][k] = json!(v);
 }
 
-/// An existing new ReplicaSet (a rollback to its template) takes the next
-/// revision; its earlier ones go to `revision-history`.
-fn ensure_revision(store: &Store, rs: &Arc<Value>, next: i64) -> Result<Arc<Value>, String> {
+/// The Deployment's annotations a ReplicaSet carries (`SetNewReplicaSetAnnotations`).
+fn copied_annotations(d: &Value) -> Vec<(&String, &Value)> {
+    d["metadata"]["annotations"]
+        .as_object()
+        .map(|a| a.iter().filter(|(k, _)| !NOT_COPIED.contains(&k.as_str())).collect())
+        .unwrap_or_default()
+}
+
+fn min_ready_seconds(o: &Value) -> i64 {
+    o["spec"]["minReadySeconds"].as_i64().unwrap_or(0)
+}
+
+/// An existing new ReplicaSet takes the Deployment's current annotations
+/// (a `change-cause` set after the rollout) and `minReadySeconds`; one that
+/// becomes new again (a rollback to its template) takes the next revision,
+/// its earlier ones going to `revision-history`.
+fn sync_new_replica_set(
+    store: &Store,
+    d: &Value,
+    rs: &Arc<Value>,
+    next: i64,
+) -> Result<Arc<Value>, String> {
     let cur = revision_of(rs);
-    if cur >= next {
+    let copied = copied_annotations(d);
+    let min_ready = min_ready_seconds(d);
+    let stale =
+        copied.iter().any(|(k, v)| rs["metadata"]["annotations"].get(k.as_str()) != Some(v));
+    if cur >= next && !stale && min_ready_seconds(rs) == min_ready {
         return Ok(rs.clone());
     }
     let ns = rs["metadata"]["namespace"].as_str().unwrap_or("");
     let updated = super::update(store, &REPLICASETS, ns, name_of(rs), uid_of(rs), |o| {
-        if cur > 0 {
-            let hist = o["metadata"]["annotations"][REVISION_HISTORY].as_str().unwrap_or("");
-            let hist = if hist.is_empty() { cur.to_string() } else { format!("{hist},{cur}") };
-            set_annotation(o, REVISION_HISTORY, &hist);
+        for (k, v) in &copied {
+            set_annotation(o, k, v.as_str().unwrap_or(""));
         }
-        set_annotation(o, REVISION, &next.to_string());
+        if cur < next {
+            if cur > 0 {
+                let hist = o["metadata"]["annotations"][REVISION_HISTORY].as_str().unwrap_or("");
+                let hist = if hist.is_empty() { cur.to_string() } else { format!("{hist},{cur}") };
+                set_annotation(o, REVISION_HISTORY, &hist);
+            }
+            set_annotation(o, REVISION, &next.to_string());
+        }
+        if let Some(a) = o["metadata"]["annotations"].as_object_mut() {
+            a.sort_keys();
+        }
+        if min_ready > 0 {
+            o["spec"]["minReadySeconds"] = json!(min_ready);
+        } else if let Some(spec) = o["spec"].as_object_mut() {
+            spec.shift_remove("minReadySeconds");
+        }
     })?;
     Ok(updated.unwrap_or_else(|| rs.clone()))
+}
+
+/// The Deployment's revision annotation follows its new ReplicaSet.
+fn sync_revision(store: &Store, d: Arc<Value>, rs: &Value) -> Result<Arc<Value>, String> {
+    let rev = revision_of(rs).to_string();
+    if d["metadata"]["annotations"][REVISION].as_str() == Some(rev.as_str()) {
+        return Ok(d);
+    }
+    let ns = d["metadata"]["namespace"].as_str().unwrap_or("");
+    let updated = super::update(store, &DEPLOYMENTS, ns, name_of(&d), uid_of(&d), |o| {
+        set_annotation(o, REVISION, &rev);
+    })?;
+    Ok(updated.unwrap_or(d))
+}
+
+/// `isScalingEvent`: an active ReplicaSet was last sized for another
+/// Deployment size.
+fn is_scaling_event(sets: &[Arc<Value>], desired: i64) -> bool {
+    sets.iter().filter(|rs| spec_replicas(rs) > 0).any(|rs| {
+        rs["metadata"]["annotations"][DESIRED]
+            .as_str()
+            .and_then(|s| s.parse::<i64>().ok())
+            .is_some_and(|want| want != desired)
+    })
+}
+
+/// `IsSaturated`: the new ReplicaSet runs the whole Deployment.
+fn saturated(rs: &Value, desired: i64) -> bool {
+    let annotated = rs["metadata"]["annotations"][DESIRED].as_str().and_then(|s| s.parse().ok());
+    spec_replicas(rs) == desired
+        && annotated == Some(desired)
+        && rs["status"]["availableReplicas"].as_i64().unwrap_or(0) == desired
+}
+
+/// `FindActiveOrLatest`: the one ReplicaSet with replicas (or, with none,
+/// the new one, else the newest); `None` when several have replicas.
+fn active_or_latest(sets: &[Arc<Value>], new: Option<usize>) -> Option<usize> {
+    let active: Vec<usize> = (0..sets.len()).filter(|i| spec_replicas(&sets[*i]) > 0).collect();
+    match active.as_slice() {
+        [] => new.or_else(|| sets.len().checked_sub(1)),
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// The deployment controller's `scale`: the only active ReplicaSet takes
+/// the Deployment's size; a saturated new one leaves the old ones at zero;
+/// otherwise a RollingUpdate shares the change among the active ones in
+/// proportion, so a resize mid-rollout neither hastens nor stalls it.
+#[allow(clippy::too_many_arguments)]
+fn scale_all(
+    store: &Store,
+    queue: &Queue,
+    rec: &Recorder,
+    d: &Value,
+    sets: &mut [Arc<Value>],
+    new: Option<usize>,
+    desired: i64,
+    surge: i64,
+) -> Result<(), String> {
+    if let Some(i) = active_or_latest(sets, new) {
+        return scale(store, queue, rec, d, &mut sets[i], desired, surge);
+    }
+    if let Some(i) = new.filter(|i| saturated(&sets[*i], desired)) {
+        let old: Vec<usize> =
+            (0..sets.len()).filter(|j| *j != i && spec_replicas(&sets[*j]) > 0).collect();
+        for j in old {
+            scale(store, queue, rec, d, &mut sets[j], 0, surge)?;
+        }
+        return Ok(());
+    }
+    let active: Vec<usize> = (0..sets.len()).filter(|i| spec_replicas(&sets[*i]) > 0).collect();
+    if d["spec"]["strategy"]["type"] != "RollingUpdate" {
+        // Kubernetes leaves these alone; recording the size they were seen
+        // at ends the scaling event, which would otherwise hold the rollout.
+        for i in active {
+            let keep = spec_replicas(&sets[i]);
+            scale(store, queue, rec, d, &mut sets[i], keep, surge)?;
+        }
+        return Ok(());
+    }
+    let sized: Vec<rolling::Sized> = active
+        .iter()
+        .map(|i| rolling::Sized {
+            replicas: spec_replicas(&sets[*i]),
+            max_replicas: sets[*i]["metadata"]["annotations"][MAX_REPLICAS]
+                .as_str()
+                .and_then(|s| s.parse().ok()),
+        })
+        .collect();
+    let status_replicas = d["status"]["replicas"].as_i64().unwrap_or(0);
+    let sizes = rolling::proportional_sizes(&sized, desired, surge, status_replicas);
+    for (i, size) in active.into_iter().zip(sizes) {
+        scale(store, queue, rec, d, &mut sets[i], size, surge)?;
+    }
+    Ok(())
 }
 
 /// Create the ReplicaSet for the Deployment's current template.
@@ -306,14 +432,8 @@ fn create_new(
         selector["matchLabels"] = json!({});
     }
     selector["matchLabels"][HASH_LABEL] = json!(hash);
-    let mut annotations = Map::new();
-    if let Some(a) = d["metadata"]["annotations"].as_object() {
-        for (k, v) in a {
-            if !NOT_COPIED.contains(&k.as_str()) {
-                annotations.insert(k.clone(), v.clone());
-            }
-        }
-    }
+    let mut annotations: Map<String, Value> =
+        copied_annotations(d).into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1);
     annotations.insert(DESIRED.into(), json!(desired.to_string()));
     annotations.insert(MAX_REPLICAS.into(), json!((desired + surge).to_string()));
@@ -431,13 +551,18 @@ fn complete(d: &Value, sets: &[Arc<Value>], new: Option<usize>) -> bool {
 
 /// `cleanupDeployment`: delete the oldest fully scaled-down ReplicaSets
 /// beyond `revisionHistoryLimit`.
-fn cleanup(store: &Store, d: &Value, sets: &[Arc<Value>], new: usize) -> Result<(), String> {
+fn cleanup(
+    store: &Store,
+    d: &Value,
+    sets: &[Arc<Value>],
+    new: Option<usize>,
+) -> Result<(), String> {
     let Some(limit) = d["spec"]["revisionHistoryLimit"].as_i64() else { return Ok(()) };
     let mut old: Vec<&Arc<Value>> = sets
         .iter()
         .enumerate()
         .filter(|(i, rs)| {
-            *i != new
+            Some(*i) != new
                 && spec_replicas(rs) == 0
                 && rs["status"]["replicas"].as_i64().unwrap_or(0) == 0
                 && !terminating(rs)
@@ -721,6 +846,39 @@ mod tests {
             s,
             json!({"observedGeneration": 2, "replicas": 5, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3, "unavailableReplicas": 1})
         );
+    }
+
+    fn rs(replicas: i64, desired: &str) -> Arc<Value> {
+        Arc::new(json!({"metadata": {"annotations": {DESIRED: desired}},
+            "spec": {"replicas": replicas}, "status": {"availableReplicas": replicas}}))
+    }
+
+    #[test]
+    fn scaling_events_and_the_set_that_takes_them() {
+        // An active set sized for 3 when the Deployment wants 5.
+        assert!(is_scaling_event(&[rs(0, "1"), rs(3, "3")], 5));
+        assert!(!is_scaling_event(&[rs(0, "1"), rs(3, "5")], 5));
+        // Scaled-down sets do not count.
+        assert!(!is_scaling_event(&[rs(0, "1")], 5));
+        // One active set takes the size; none active: the new one, else the newest.
+        assert_eq!(active_or_latest(&[rs(0, "1"), rs(3, "3")], None), Some(1));
+        assert_eq!(active_or_latest(&[rs(0, "1"), rs(0, "3")], Some(0)), Some(0));
+        assert_eq!(active_or_latest(&[rs(0, "1"), rs(0, "3")], None), Some(1));
+        assert_eq!(active_or_latest(&[rs(1, "1"), rs(2, "3")], None), None);
+        assert!(saturated(&rs(3, "3"), 3));
+        assert!(!saturated(&rs(3, "2"), 3));
+    }
+
+    #[test]
+    fn copied_annotations_skip_the_controllers_own() {
+        let d = json!({"metadata": {"annotations": {
+            "kubernetes.io/change-cause": "why",
+            REVISION: "3",
+            MAX_REPLICAS: "4",
+            "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        }}});
+        let got: Vec<&str> = copied_annotations(&d).iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(got, vec!["kubernetes.io/change-cause"]);
     }
 
     #[test]

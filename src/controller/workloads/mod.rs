@@ -14,6 +14,7 @@ pub mod rolling;
 
 use super::Queue;
 use crate::api::error::ApiError;
+use crate::api::selector::LabelSelector;
 use crate::api::{meta, patch, schema::KindMeta};
 use crate::kinds::ResourceType;
 use crate::store::{Change, Store};
@@ -95,7 +96,7 @@ fn create(store: &Store, rt: &'static ResourceType, mut obj: Value) -> Result<Ar
         let mut o = obj.clone();
         let name = match &prefix {
             Some(p) if name_of(&o).is_empty() => {
-                let n = format!("{p}{}", meta::random_suffix(5));
+                let n = meta::generate_name(p);
                 o["metadata"]["name"] = json!(n);
                 n
             }
@@ -214,7 +215,7 @@ pub fn spawn_owner_watch(store: Arc<Store>, queue: Queue) -> std::io::Result<()>
             let (pods, _, pod_sub) = store.list_and_watch("pods", None);
             let (sets, _, rs_sub) = store.list_and_watch("replicasets", None);
             for o in pods.iter().chain(sets.iter()) {
-                enqueue_owner(&queue, o);
+                enqueue_owner(&store, &queue, o);
             }
             loop {
                 let mut sel = crossbeam_channel::Select::new();
@@ -225,7 +226,7 @@ pub fn spawn_owner_watch(store: Arc<Store>, queue: Queue) -> std::io::Result<()>
                 let ev = if i == 0 { op.recv(&pod_sub.events) } else { op.recv(&rs_sub.events) };
                 match ev {
                     Ok(ev) => {
-                        enqueue_owner(&queue, &ev.object);
+                        enqueue_owner(&store, &queue, &ev.object);
                         if i == 0 {
                             // A Recreate rollout waits for old pods to be gone,
                             // which changes nothing of their ReplicaSet's status.
@@ -245,12 +246,18 @@ fn enqueue_grand_owner(store: &Store, queue: &Queue, pod: &Value) {
     let Some(r) = controller_of(pod).filter(|r| r["kind"] == "ReplicaSet") else { return };
     let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
     if let Some(rs) = store.get("replicasets", ns, r["name"].as_str().unwrap_or("")) {
-        enqueue_owner(queue, &rs);
+        enqueue_owner(store, queue, &rs);
     }
 }
 
-fn enqueue_owner(queue: &Queue, obj: &Value) {
-    let Some(r) = controller_of(obj) else { return };
+/// Queue the controller of `obj`; for an orphan, every would-be controller
+/// whose selector matches it, so it is adopted without waiting for that
+/// controller's next event.
+fn enqueue_owner(store: &Store, queue: &Queue, obj: &Value) {
+    let Some(r) = controller_of(obj) else {
+        enqueue_adopters(store, queue, obj);
+        return;
+    };
     let resource = match r["kind"].as_str() {
         Some("ReplicaSet") => "replicasets",
         Some("Deployment") => "deployments",
@@ -258,4 +265,29 @@ fn enqueue_owner(queue: &Queue, obj: &Value) {
     };
     let ns = obj["metadata"]["namespace"].as_str().unwrap_or("");
     queue.enqueue(resource, ns, r["name"].as_str().unwrap_or(""));
+}
+
+/// The kind that would adopt an orphan of `kind`.
+fn adopter_of(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some("replicasets"),
+        "ReplicaSet" => Some("deployments"),
+        _ => None,
+    }
+}
+
+fn enqueue_adopters(store: &Store, queue: &Queue, orphan: &Value) {
+    let Some(resource) = adopter_of(orphan["kind"].as_str().unwrap_or("")) else { return };
+    if terminating(orphan) {
+        return;
+    }
+    let ns = orphan["metadata"]["namespace"].as_str().unwrap_or("");
+    let (owners, _) = store.list(resource, Some(ns), None);
+    for o in owners.iter().filter(|o| !terminating(o)) {
+        let matches = LabelSelector::from_label_selector_object(&o["spec"]["selector"])
+            .is_ok_and(|s| s.matches_object(orphan));
+        if matches {
+            queue.enqueue(resource, ns, name_of(o));
+        }
+    }
 }
