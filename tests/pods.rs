@@ -611,6 +611,24 @@ fn restart_policy_always_crash_loops_with_growing_restart_count() {
 }
 
 #[test]
+fn a_container_that_cannot_start_is_retried_with_back_off() {
+    let k = shared();
+    let ns = TestNs::new(k, "starterror");
+    let mut c = sh("c", "");
+    c["command"] = json!(["/nonexistent"]);
+    ns.apply(&[pod("nostart", vec![c], json!({}))]);
+    // Docker never started these attempts, so it reports no finish time; the back-off
+    // still runs out (at once, then 10 s) and the count grows as the kubelet's does.
+    let p = ns.wait_pod("nostart", "restartCount 2", Duration::from_secs(40), |p| {
+        restart_count(p, "c") >= 2
+    });
+    let last = &cstatus(&p, "c")["lastState"]["terminated"];
+    assert_eq!(last["reason"], "StartError", "{}", p["status"]);
+    assert_eq!(last["exitCode"], 127, "{}", p["status"]);
+    ns.finish();
+}
+
+#[test]
 fn restart_policy_never_ends_failed_with_the_exit_code() {
     let k = shared();
     let ns = TestNs::new(k, "never");

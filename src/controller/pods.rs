@@ -848,7 +848,7 @@ fn restart_with_backoff(
     let Pass { queue, kubelet, pod, .. } = *pass;
     let cname = c["name"].as_str().unwrap_or("");
     let n = attempt(last);
-    let finished = docker_time(last, "FinishedAt").unwrap_or_else(SystemTime::now);
+    let finished = attempt_finished(last);
     let ran = match (docker_time(last, "StartedAt"), docker_time(last, "FinishedAt")) {
         (Some(s), Some(f)) => f.duration_since(s).unwrap_or_default(),
         _ => Duration::ZERO,
@@ -875,6 +875,20 @@ fn restart_with_backoff(
         return Ok(());
     }
     start(pass, c, kind, n + 1, ctx, waiting)
+}
+
+/// When an exited attempt ended. Docker forgets `FinishedAt` of a container that never
+/// started (a start that failed while dockerd was going down) once it restarts; such an
+/// attempt ended no later than it was created. Counting from "now" instead made the back-off
+/// start over on every pass, so the container was never restarted.
+fn attempt_finished(last: &Value) -> SystemTime {
+    let created = last["Created"].as_str().filter(|t| !t.starts_with("0001-")).and_then(|t| {
+        humantime::parse_rfc3339_weak(t).ok().or_else(|| humantime::parse_rfc3339(t).ok())
+    });
+    docker_time(last, "FinishedAt")
+        .or_else(|| docker_time(last, "StartedAt"))
+        .or(created)
+        .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// How long to wait before attempt `n + 1` after attempt `n` ran for `ran`:
@@ -1435,6 +1449,18 @@ mod tests {
         let host = json!({"spec": {"hostNetwork": true}});
         assert_eq!(probe_ip(&host, Some(&sandbox), "10.1.2.3"), "10.1.2.3");
         assert_eq!(probe_ip(&host, Some(&sandbox), ""), "127.0.0.1");
+    }
+
+    #[test]
+    fn an_attempt_docker_forgot_the_end_of_ended_when_it_was_created() {
+        let t = |s: &str| humantime::parse_rfc3339(s).unwrap();
+        let ended = json!({"Created": "2026-11-26T12:51:37Z",
+            "State": {"StartedAt": "2026-11-26T12:51:38Z", "FinishedAt": "2026-11-26T12:51:39Z"}});
+        assert_eq!(attempt_finished(&ended), t("2026-11-26T12:51:39Z"));
+        let forgotten = json!({"Created": "2026-11-26T12:51:37.5Z",
+            "State": {"StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"}});
+        assert_eq!(attempt_finished(&forgotten), t("2026-11-26T12:51:37.5Z"));
+        assert_eq!(attempt_finished(&json!({})), SystemTime::UNIX_EPOCH);
     }
 
     #[test]

@@ -368,6 +368,17 @@ impl Drop for K2d {
     /// failed halfway leaves nothing running; other instances' objects carry another label.
     fn drop(&mut self) {
         self.kill_9();
+        if std::thread::panicking() {
+            // The test failed: keep k2d's log for whoever reads the failure.
+            let kept = std::env::temp_dir().join(format!(
+                "k2d-failed-{}-{}.log",
+                std::process::id(),
+                unique_suffix()
+            ));
+            if std::fs::copy(self.log_path(), &kept).is_ok() {
+                eprintln!("k2d's log is kept in {}", kept.display());
+            }
+        }
         if self.docker_host == "unix:///var/run/docker.sock" {
             remove_docker_objects(&self.instance_id());
         }
