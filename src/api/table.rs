@@ -639,6 +639,19 @@ mod tests {
             "list.json",
             true,
         );
+        for (rt, dir, one) in [
+            (
+                &persistentvolumeclaim::PERSISTENTVOLUMECLAIMS,
+                "persistentvolumeclaims",
+                "data-manual",
+            ),
+            (&persistentvolume::PERSISTENTVOLUMES, "persistentvolumes", "pv-0001"),
+            (&storageclass::STORAGECLASSES, "storageclasses", "standard"),
+        ] {
+            check_reference_table(rt, dir, "list-table.json", "list.json", true);
+            let (table, object) = (format!("get-{one}-table.json"), format!("get-{one}.json"));
+            check_reference_table(rt, dir, &table, &object, false);
+        }
     }
 
     #[test]

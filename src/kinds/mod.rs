@@ -24,8 +24,6 @@ pub mod secret;
 pub mod service;
 pub mod serviceaccount;
 pub mod storageclass;
-#[cfg(test)]
-mod testref;
 pub mod typed;
 
 /// A Table column definition (`meta.k8s.io/v1` `TableColumnDefinition`).

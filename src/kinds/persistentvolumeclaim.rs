@@ -324,18 +324,12 @@ const COLUMNS: &[Column] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::testref::reference_rows;
 
     fn claim(spec: Value) -> Value {
         let mut c = json!({"metadata": {"name": "c", "namespace": "n"}, "spec": spec});
         PERSISTENTVOLUMECLAIMS.behavior.default(&mut c);
         PERSISTENTVOLUMECLAIMS.behavior.on_create(&mut c);
         c
-    }
-
-    #[test]
-    fn rows_match_the_reference_table() {
-        reference_rows(&PERSISTENTVOLUMECLAIMS, "persistentvolumeclaims");
     }
 
     #[test]

@@ -266,7 +266,7 @@ pub fn drop_type_dependent_fields(obj: &mut Value, old: &Value) {
             }
         }
     }
-    let m = spec.as_object_mut().expect("checked above");
+    let Some(m) = spec.as_object_mut() else { return };
     if old_kind == "LoadBalancer"
         && kind != "LoadBalancer"
         && m.get("allocateLoadBalancerNodePorts").is_some_and(Value::is_boolean)

@@ -220,12 +220,6 @@ const COLUMNS: &[Column] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::testref::reference_rows;
-
-    #[test]
-    fn rows_match_the_reference_table() {
-        reference_rows(&STORAGECLASSES, "storageclasses");
-    }
 
     #[test]
     fn defaults_and_immutable_fields() {
